@@ -1,0 +1,3 @@
+"""Models: backbones, heads, losses and (semi-supervised) segmentors."""
+from .backbones import *  # noqa: F401,F403
+from .heads import *  # noqa: F401,F403

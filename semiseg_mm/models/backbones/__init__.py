@@ -1,0 +1,3 @@
+from .dilated_convnet import DilatedConvNet
+
+__all__ = ['DilatedConvNet']

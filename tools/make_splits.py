@@ -1,0 +1,174 @@
+"""Write labelled/unlabelled split files for semi-supervised training.
+
+Draw splits from a dataset's image folder:
+  python tools/make_splits.py data/VOCdevkit/VOC2012 --img-dir JPEGImages \
+      --ids-from ImageSets/Segmentation/aug.txt \
+      --fractions 1/16 1/8 1/4 1/2 --seeds 0 1 2 --out splits/voc_aug
+  python tools/make_splits.py data/cityscapes --img-dir leftImg8bit/train \
+      --img-suffix _leftImg8bit.png --fractions 1/16 1/8 --out splits/cs
+  python tools/make_splits.py data/VOCdevkit/VOC2012 --img-dir JPEGImages \
+      --ids-from ImageSets/Segmentation/train.txt --counts 92 183 366 732 \
+      --out splits/voc_classic
+
+Import published CPS/UniMatch split files (so results compare with papers):
+  python tools/make_splits.py data/VOCdevkit/VOC2012 --img-dir JPEGImages \
+      --import-labeled unimatch/splits/pascal/1_16/labeled.txt \
+      --import-unlabeled unimatch/splits/pascal/1_16/unlabeled.txt \
+      --format voc --out splits/voc_aug/unimatch_1-16
+
+Each split goes to ``<out>/<name>_seed<k>/{labeled,unlabeled}.txt`` (one image
+id per line, what mmseg's ``ann_file`` expects); imports go to
+``<out>/{labeled,unlabeled}.txt``. Ids are checked against the image folder.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+from fractions import Fraction
+from typing import List
+
+from tqdm import tqdm
+
+from semiseg_mm.datasets.splits import (PUBLISHED_FORMATS, check_disjoint,
+                                        fraction_name, id_from_entry,
+                                        read_ids, split_ids, write_ids)
+
+
+def list_image_ids(img_dir: str, suffix: str, progress: bool) -> List[str]:
+    """Ids of all images below ``img_dir`` (recursive), with a progress bar
+    because Cityscapes/GTA5-size folders take a while on network disks."""
+    ids = []
+    walker = os.walk(img_dir)
+    bar = tqdm(desc=f'scanning {img_dir}', unit='img', disable=not progress)
+    for dirpath, _, files in walker:
+        rel = osp.relpath(dirpath, img_dir)
+        for f in files:
+            if f.endswith(suffix):
+                ids.append(osp.normpath(osp.join(rel, f[:-len(suffix)])))
+                bar.update()
+    bar.close()
+    return sorted(ids)
+
+
+def parse_fraction(text: str) -> float:
+    try:
+        value = float(Fraction(text))
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(
+            f'expected a fraction like 1/16 or 0.25, got {text!r}')
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f'fraction must be in (0, 1]: {text}')
+    return value
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split('\n', 1)[1])
+    p.add_argument('root', help='dataset root folder')
+    p.add_argument('--img-dir', default='img_dir/train',
+                   help='image folder relative to root')
+    p.add_argument('--img-suffix', default=None,
+                   help='image file suffix (default: .jpg for --format voc, '
+                   'else .png)')
+    p.add_argument('--ids-from', default=None,
+                   help='draw from the ids in this list (relative to root) '
+                   'instead of every image in --img-dir')
+    p.add_argument('--fractions', type=parse_fraction, nargs='*', default=[])
+    p.add_argument('--counts', type=int, nargs='*', default=[])
+    p.add_argument('--seeds', type=int, nargs='+', default=[0])
+    p.add_argument('--import-labeled', default=None,
+                   help='a published labeled.txt to convert')
+    p.add_argument('--import-unlabeled', default=None,
+                   help='the matching unlabeled.txt (default: every other '
+                   'image)')
+    p.add_argument('--format', choices=sorted(PUBLISHED_FORMATS),
+                   default=None, help='layout of the imported lists')
+    p.add_argument('--out', required=True, help='output folder')
+    p.add_argument('--no-progress', action='store_true')
+    return p.parse_args(argv)
+
+
+def fail(msg: str) -> None:
+    sys.exit(f'make_splits: error: {msg}')
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    img_dir = osp.join(args.root, args.img_dir)
+    if not osp.isdir(img_dir):
+        fail(f'image folder {img_dir!r} does not exist (root={args.root!r}, '
+             f'--img-dir={args.img_dir!r})')
+    prefix, fmt_suffix = PUBLISHED_FORMATS.get(args.format, ('', ''))
+    suffix = args.img_suffix or fmt_suffix or '.png'
+    available = list_image_ids(img_dir, suffix, not args.no_progress)
+    if not available:
+        fail(f'no images ending in {suffix!r} below {img_dir!r}')
+    if args.ids_from:
+        path = osp.join(args.root, args.ids_from)
+        if not osp.isfile(path):
+            fail(f'--ids-from list {path!r} does not exist')
+        pool = read_ids(path)
+        known = set(available)
+        missing = [i for i in pool if i not in known]
+        if missing:
+            fail(f'{len(missing)} id(s) of {path!r} have no image in '
+                 f'{img_dir!r}, e.g. {missing[:3]}')
+    else:
+        pool = available
+
+    if args.import_labeled:
+        import_published(args, pool, prefix, suffix)
+        return
+    if not args.fractions and not args.counts:
+        fail('give --fractions and/or --counts, or --import-labeled')
+    jobs = [(fraction_name(f), dict(fraction=f)) for f in args.fractions]
+    jobs += [(str(c), dict(count=c)) for c in args.counts]
+    for name, how in jobs:
+        for seed in args.seeds:
+            try:
+                labeled = split_ids(pool, seed=seed, **how)
+            except ValueError as e:
+                fail(f'{name}: {e}')
+            chosen = set(labeled)
+            folder = osp.join(args.out, f'{name}_seed{seed}')
+            write_ids(osp.join(folder, 'labeled.txt'), labeled)
+            write_ids(
+                osp.join(folder, 'unlabeled.txt'),
+                [i for i in pool if i not in chosen])
+            print(f'{folder}: {len(labeled)} labelled, '
+                  f'{len(pool) - len(labeled)} unlabelled')
+
+
+def import_published(args, pool: List[str], prefix: str,
+                     suffix: str) -> None:
+    def convert(path: str) -> List[str]:
+        if not osp.isfile(path):
+            fail(f'split file {path!r} does not exist')
+        ids = [id_from_entry(e, prefix, suffix) for e in read_ids(path)]
+        known = set(pool)
+        missing = [i for i in ids if i not in known]
+        if missing:
+            fail(f'{len(missing)} id(s) of {path!r} have no image in the '
+                 f'pool, e.g. {missing[:3]} (check --format/--img-dir)')
+        return ids
+
+    labeled = convert(args.import_labeled)
+    if args.import_unlabeled:
+        unlabeled = convert(args.import_unlabeled)
+    else:
+        chosen = set(labeled)
+        unlabeled = [i for i in pool if i not in chosen]
+    try:
+        check_disjoint(labeled, unlabeled, args.import_labeled,
+                       args.import_unlabeled or 'the rest')
+    except ValueError as e:
+        fail(str(e))
+    write_ids(osp.join(args.out, 'labeled.txt'), labeled)
+    write_ids(osp.join(args.out, 'unlabeled.txt'), unlabeled)
+    print(f'{args.out}: {len(labeled)} labelled, {len(unlabeled)} unlabelled')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,92 @@
+"""Generate the procedural datasets (deterministic from a seed).
+
+Writes, under ``--out`` (default ``data/``):
+  synthetic/            segmentation set in mmseg's layout + default splits
+  synthetic_uda/        flat-shaded source domain and a recoloured, blurred,
+                        noisy target domain (same classes and layout)
+  synthetic_det/        COCO-format detection set
+
+A set that already exists with the same parameters is skipped, so running
+this again is instant.
+
+Example:
+  python tools/make_synthetic.py --out data
+  python tools/make_synthetic.py --out data --only seg --num-train 400
+"""
+import argparse
+import os.path as osp
+import time
+
+from semiseg_mm.datasets.splits import fraction_name, split_ids, write_ids
+from semiseg_mm.datasets.synthetic import (SceneStyle, SegSetSpec, list_ids,
+                                           make_detection_set,
+                                           make_domain_pair,
+                                           make_segmentation_set)
+
+DEFAULT_FRACTIONS = (1 / 16, 1 / 8, 1 / 4, 1 / 2)
+
+
+def write_default_splits(root: str, seeds=(0, 1, 2),
+                         fractions=DEFAULT_FRACTIONS) -> None:
+    """``splits/<1-16>_seed<k>/{labeled,unlabeled}.txt`` over train."""
+    ids = list_ids(root, 'train')
+    for frac in fractions:
+        for seed in seeds:
+            labeled = split_ids(ids, fraction=frac, seed=seed)
+            chosen = set(labeled)
+            folder = osp.join(root, 'splits',
+                              f'{fraction_name(frac)}_seed{seed}')
+            write_ids(osp.join(folder, 'labeled.txt'), labeled)
+            write_ids(
+                osp.join(folder, 'unlabeled.txt'),
+                [i for i in ids if i not in chosen])
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--out', default='data', help='output folder')
+    p.add_argument(
+        '--only',
+        choices=['seg', 'uda', 'det'],
+        nargs='+',
+        default=['seg', 'uda', 'det'],
+        help='which sets to write')
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--size', type=int, default=64, help='image size (px)')
+    p.add_argument('--num-train', type=int, default=SegSetSpec.num_train)
+    p.add_argument('--num-val', type=int, default=SegSetSpec.num_val)
+    p.add_argument('--force', action='store_true', help='regenerate')
+    p.add_argument('--no-progress', action='store_true')
+    return p.parse_args()
+
+
+def main():
+    args = parse_args()
+    progress = not args.no_progress
+    t0 = time.time()
+    if 'seg' in args.only:
+        root = osp.join(args.out, 'synthetic')
+        spec = SegSetSpec(
+            num_train=args.num_train,
+            num_val=args.num_val,
+            seed=args.seed,
+            style=SceneStyle(size=args.size))
+        make_segmentation_set(root, spec, progress, args.force)
+        write_default_splits(root)
+        print(f'segmentation set: {root} ({spec.num_train} train, '
+              f'{spec.num_val} val)')
+    if 'uda' in args.only:
+        root = osp.join(args.out, 'synthetic_uda')
+        make_domain_pair(root, seed=args.seed, progress=progress,
+                         force=args.force)
+        print(f'domain pair: {root}/source, {root}/target')
+    if 'det' in args.only:
+        root = osp.join(args.out, 'synthetic_det')
+        make_detection_set(root, seed=args.seed, progress=progress,
+                           force=args.force)
+        print(f'detection set: {root}')
+    print(f'done in {time.time() - t0:.1f}s')
+
+
+if __name__ == '__main__':
+    main()

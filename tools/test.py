@@ -1,0 +1,92 @@
+"""Test (and evaluate) a checkpoint (MMSeg 1.x command line).
+
+  python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR]
+                       [--show-dir DIR] [--cfg-options k=v ...]
+  tools/dist_test.sh CONFIG CHECKPOINT NGPUS [args]
+"""
+import argparse
+
+from mmengine.config import Config, DictAction
+
+import semiseg_mm  # noqa: F401  (config prefix, checkpoint compatibility)
+from semiseg_mm.utils.launch import (apply_common_args, build_runner,
+                                     set_local_rank)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='semiseg_mm test (and eval) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir',
+        help='the dir to save logs and the evaluation results (json)')
+    parser.add_argument(
+        '--out',
+        type=str,
+        help='directory to save output predictions for offline evaluation')
+    parser.add_argument(
+        '--show', action='store_true', help='show prediction results')
+    parser.add_argument(
+        '--show-dir',
+        help='directory where painted images are saved (under '
+        'work_dir/timestamp/)')
+    parser.add_argument(
+        '--wait-time', type=float, default=2, help='the interval of show (s)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings in the config, key=value')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument(
+        '--tta', action='store_true', help='test time augmentation')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    set_local_rank(args.local_rank)
+    return args
+
+
+def trigger_visualization_hook(cfg: Config, args) -> Config:
+    hooks = cfg.default_hooks
+    if 'visualization' not in hooks:
+        raise RuntimeError(
+            '--show/--show-dir need a VisualizationHook in default_hooks: '
+            "visualization=dict(type='SegVisualizationHook')")
+    hooks['visualization']['draw'] = True
+    if args.show:
+        hooks['visualization']['show'] = True
+        hooks['visualization']['wait_time'] = args.wait_time
+    if args.show_dir:
+        cfg.visualizer['save_dir'] = args.show_dir
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    apply_common_args(cfg, args.config, args.work_dir, args.launcher,
+                      args.cfg_options)
+    cfg.load_from = args.checkpoint
+    if args.show or args.show_dir:
+        trigger_visualization_hook(cfg, args)
+    if args.tta:
+        if 'tta_pipeline' not in cfg or 'tta_model' not in cfg:
+            raise SystemExit('--tta: the config defines no tta_pipeline / '
+                             'tta_model')
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+        cfg.tta_model.module = cfg.model
+        cfg.model = cfg.tta_model
+    if args.out is not None:
+        cfg.test_evaluator['output_dir'] = args.out
+        cfg.test_evaluator['keep_results'] = True
+    runner = build_runner(cfg)
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()

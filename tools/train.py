@@ -1,0 +1,62 @@
+"""Train a segmentor (MMSeg 1.x command line).
+
+  python tools/train.py CONFIG [--work-dir DIR] [--resume] [--amp]
+                        [--cfg-options k=v ...] [--launcher pytorch]
+  tools/dist_train.sh CONFIG NGPUS [args]   (torchrun; also CPU + gloo)
+"""
+import argparse
+
+from mmengine.config import Config, DictAction
+
+# Importing semiseg_mm before the config is parsed registers the
+# `semiseg_mm::` config prefix and the torch>=2.6 checkpoint fix.
+import semiseg_mm  # noqa: F401
+from semiseg_mm.utils.launch import (apply_common_args, build_runner,
+                                     enable_amp, set_local_rank)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train a segmentor')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--resume',
+        action='store_true',
+        default=False,
+        help='resume from the latest checkpoint in the work_dir')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        default=False,
+        help='enable automatic-mixed-precision training (GPU)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings in the config, key=value (e.g. '
+        'train_cfg.max_iters=100 model.decode_head.num_classes=6)')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    set_local_rank(args.local_rank)
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    apply_common_args(cfg, args.config, args.work_dir, args.launcher,
+                      args.cfg_options)
+    if args.amp:
+        enable_amp(cfg)
+    cfg.resume = args.resume
+    runner = build_runner(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
