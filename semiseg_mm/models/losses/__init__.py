@@ -1,0 +1,15 @@
+"""Losses and loss building blocks."""
+from .gct import (dilate3x3, dynamic_consistency_loss,
+                  dynamic_consistency_masks, flaw_correction_loss,
+                  flaw_correction_mask, flaw_detector_loss, flaw_distance,
+                  flaw_target, gaussian_blur, gaussian_kernel1d,
+                  gaussian_sigma, minmax_normalize, odd_kernel_size,
+                  process_flaw_map)
+
+__all__ = [
+    'odd_kernel_size', 'gaussian_sigma', 'gaussian_kernel1d',
+    'gaussian_blur', 'minmax_normalize', 'flaw_distance', 'dilate3x3',
+    'flaw_target', 'process_flaw_map', 'dynamic_consistency_masks',
+    'flaw_correction_mask', 'dynamic_consistency_loss',
+    'flaw_correction_loss', 'flaw_detector_loss'
+]
