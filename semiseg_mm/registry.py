@@ -37,12 +37,14 @@ LOOPS = Registry(
     'loop',
     parent=MMSEG_LOOPS,
     scope=_SCOPE,
-    locations=['mmseg.engine'])
+    locations=['semiseg_mm.engine', 'mmseg.engine'])
 HOOKS = Registry(
     'hook',
     parent=MMSEG_HOOKS,
     scope=_SCOPE,
-    locations=['mmseg.engine'])
+    locations=[
+        'semiseg_mm.engine', 'semiseg_mm.visualization', 'mmseg.engine'
+    ])
 
 DATASETS = Registry(
     'dataset',
@@ -108,7 +110,7 @@ VISUALIZERS = Registry(
     'visualizer',
     parent=MMSEG_VISUALIZERS,
     scope=_SCOPE,
-    locations=['mmseg.visualization'])
+    locations=['semiseg_mm.visualization', 'mmseg.visualization'])
 VISBACKENDS = Registry(
     'vis_backend',
     parent=MMSEG_VISBACKENDS,

@@ -18,6 +18,13 @@ TINY_TRAIN = 32
 TINY_VAL = 8
 
 
+@pytest.fixture(autouse=True)
+def semiseg_scope():
+    """Components built outside a runner resolve names in our scope."""
+    from mmengine.registry import init_default_scope
+    init_default_scope('semiseg_mm')
+
+
 @pytest.fixture(scope='session')
 def repo_root() -> str:
     return REPO
@@ -38,23 +45,3 @@ def synthetic_root(tmp_path_factory) -> str:
     write_default_splits(root, seeds=(0, ))
     return root
 
-
-def tiny_cfg_options(data_root: str, work_dir: str, max_iters: int = 4,
-                     val: bool = True) -> dict:
-    """Overrides that make a synthetic config run in seconds."""
-    opts = {
-        'work_dir': work_dir,
-        'train_dataloader.dataset.data_root': data_root,
-        'val_dataloader.dataset.data_root': data_root,
-        'test_dataloader.dataset.data_root': data_root,
-        'train_dataloader.batch_size': 2,
-        'train_cfg.max_iters': max_iters,
-        'train_cfg.val_interval': max_iters if val else max_iters + 1,
-        'default_hooks.logger.interval': 1,
-        'default_hooks.checkpoint.interval': max_iters,
-        'param_scheduler': [
-            dict(type='PolyLR', power=0.9, begin=0, end=max_iters,
-                 by_epoch=False)
-        ],
-    }
-    return opts

@@ -87,10 +87,12 @@ def test_split_by_fraction_matches_split_file(synthetic_root):
     rest = build(
         synthetic_root, split=dict(fraction=0.25, seed=0, subset='unlabeled'),
         with_label=False)
-    paths = lambda d: [x['img_path'] for x in d.data_list]  # noqa: E731
+    def paths(d):
+        return [d.get_data_info(i)['img_path'] for i in range(len(d))]
+
     assert paths(by_file) == paths(by_cfg)
     assert len(rest) == 24 and not set(paths(rest)) & set(paths(by_cfg))
-    assert 'seg_map_path' not in rest.data_list[0]
+    assert 'seg_map_path' not in rest.get_data_info(0)
     with pytest.raises(DatasetError, match='exactly one of fraction'):
         build(synthetic_root, split=dict(seed=0))
     with pytest.raises(DatasetError, match='not both'):

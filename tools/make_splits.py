@@ -2,12 +2,15 @@
 
 Draw splits from a dataset's image folder:
   python tools/make_splits.py data/VOCdevkit/VOC2012 --img-dir JPEGImages \
-      --ids-from ImageSets/Segmentation/aug.txt \
+      --img-suffix .jpg --ids-from ImageSets/Segmentation/train.txt \
+      ImageSets/Segmentation/aug.txt \
       --fractions 1/16 1/8 1/4 1/2 --seeds 0 1 2 --out splits/voc_aug
   python tools/make_splits.py data/cityscapes --img-dir leftImg8bit/train \
       --img-suffix _leftImg8bit.png --fractions 1/16 1/8 --out splits/cs
   python tools/make_splits.py data/VOCdevkit/VOC2012 --img-dir JPEGImages \
-      --ids-from ImageSets/Segmentation/train.txt --counts 92 183 366 732 \
+      --img-suffix .jpg --ids-from ImageSets/Segmentation/train.txt \
+      --unlabeled-from ImageSets/Segmentation/train.txt \
+      ImageSets/Segmentation/aug.txt --counts 92 183 366 732 1464 \
       --out splits/voc_classic
 
 Import published CPS/UniMatch split files (so results compare with papers):
@@ -50,6 +53,24 @@ def list_image_ids(img_dir: str, suffix: str, progress: bool) -> List[str]:
     return sorted(ids)
 
 
+def read_pool(root: str, lists: List[str], available: List[str],
+              img_dir: str) -> List[str]:
+    """Sorted union of the ids in ``lists`` (paths relative to ``root``),
+    each checked against the images found in ``img_dir``."""
+    pool, known = set(), set(available)
+    for name in lists:
+        path = osp.join(root, name)
+        if not osp.isfile(path):
+            fail(f'id list {path!r} does not exist')
+        ids = read_ids(path)
+        missing = [i for i in ids if i not in known]
+        if missing:
+            fail(f'{len(missing)} id(s) of {path!r} have no image in '
+                 f'{img_dir!r}, e.g. {missing[:3]}')
+        pool.update(ids)
+    return sorted(pool)
+
+
 def parse_fraction(text: str) -> float:
     try:
         value = float(Fraction(text))
@@ -72,9 +93,16 @@ def parse_args(argv=None):
     p.add_argument('--img-suffix', default=None,
                    help='image file suffix (default: .jpg for --format voc, '
                    'else .png)')
-    p.add_argument('--ids-from', default=None,
-                   help='draw from the ids in this list (relative to root) '
-                   'instead of every image in --img-dir')
+    p.add_argument('--ids-from', nargs='+', default=None,
+                   help='draw from the ids in these lists (relative to '
+                   'root; concatenated, duplicates dropped) instead of every '
+                   'image in --img-dir')
+    p.add_argument('--unlabeled-from', nargs='+', default=None,
+                   help='ids (lists relative to root) the unlabelled set is '
+                   'drawn from, minus the labelled ones (default: the same '
+                   'pool as the labelled set). VOC classic splits: label '
+                   'from train.txt, leave all of train.txt + aug.txt '
+                   'unlabelled')
     p.add_argument('--fractions', type=parse_fraction, nargs='*', default=[])
     p.add_argument('--counts', type=int, nargs='*', default=[])
     p.add_argument('--seeds', type=int, nargs='+', default=[0])
@@ -105,18 +133,10 @@ def main(argv=None) -> None:
     available = list_image_ids(img_dir, suffix, not args.no_progress)
     if not available:
         fail(f'no images ending in {suffix!r} below {img_dir!r}')
-    if args.ids_from:
-        path = osp.join(args.root, args.ids_from)
-        if not osp.isfile(path):
-            fail(f'--ids-from list {path!r} does not exist')
-        pool = read_ids(path)
-        known = set(available)
-        missing = [i for i in pool if i not in known]
-        if missing:
-            fail(f'{len(missing)} id(s) of {path!r} have no image in '
-                 f'{img_dir!r}, e.g. {missing[:3]}')
-    else:
-        pool = available
+    pool = read_pool(args.root, args.ids_from, available, img_dir) \
+        if args.ids_from else available
+    unlabeled_pool = read_pool(args.root, args.unlabeled_from, available,
+                               img_dir) if args.unlabeled_from else pool
 
     if args.import_labeled:
         import_published(args, pool, prefix, suffix)
@@ -132,13 +152,12 @@ def main(argv=None) -> None:
             except ValueError as e:
                 fail(f'{name}: {e}')
             chosen = set(labeled)
+            unlabeled = [i for i in unlabeled_pool if i not in chosen]
             folder = osp.join(args.out, f'{name}_seed{seed}')
             write_ids(osp.join(folder, 'labeled.txt'), labeled)
-            write_ids(
-                osp.join(folder, 'unlabeled.txt'),
-                [i for i in pool if i not in chosen])
-            print(f'{folder}: {len(labeled)} labelled, '
-                  f'{len(pool) - len(labeled)} unlabelled')
+            write_ids(osp.join(folder, 'unlabeled.txt'), unlabeled)
+            print(f'{folder}: {len(labeled)} labelled, {len(unlabeled)} '
+                  'unlabelled')
 
 
 def import_published(args, pool: List[str], prefix: str,

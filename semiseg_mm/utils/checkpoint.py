@@ -7,11 +7,17 @@ fails to load: ``--resume``, ``load_from``, ``tools/test.py CKPT`` and
 ``mmseg.apis.init_model``. Plain state-dict files load fine.
 
 We keep weights-only loading on and allow-list exactly the types those
-checkpoints contain. Anything else in a file (arbitrary classes, code) is
-still refused by torch, so loading an untrusted weight file stays as safe as
-torch makes it.
+checkpoints contain. One of them needs care: ``HistoryBuffer`` pickles its
+statistics methods as ``getattr(HistoryBuffer, 'min')``, and allowing
+``builtins.getattr`` itself would let a file walk to any attribute (and from
+there to code). Instead we register, under the name ``builtins.getattr``, a
+stand-in that resolves only ``HistoryBuffer``'s statistics methods and
+refuses everything else. Anything else in a file (arbitrary classes, code,
+other ``getattr`` calls) is still refused by torch, so loading an untrusted
+weight file stays as safe as torch makes it.
 """
-from typing import List
+import pickle
+from typing import Any, List
 
 import numpy as np
 import torch
@@ -40,10 +46,31 @@ def _numpy_globals() -> List[object]:
     return globs
 
 
-def mmengine_checkpoint_globals() -> List[object]:
-    """The non-tensor types found in MMEngine runner checkpoints."""
+_STATISTICS = ('min', 'max', 'current', 'mean')
+
+
+def history_buffer_getattr(obj: Any, name: str) -> Any:
+    """``getattr`` restricted to ``HistoryBuffer``'s statistics methods.
+
+    Stands in for ``builtins.getattr`` during weights-only loading.
+    """
     from mmengine.logging.history_buffer import HistoryBuffer
-    return [HistoryBuffer] + _numpy_globals()
+    if obj is HistoryBuffer and isinstance(name, str) and (
+            name in _STATISTICS
+            or name in getattr(HistoryBuffer, '_statistics_methods', {})):
+        value = getattr(HistoryBuffer, name)
+        if callable(value):
+            return value
+    raise pickle.UnpicklingError(
+        f'weights-only load refused getattr({obj!r}, {name!r}): only '
+        'HistoryBuffer statistics methods are allowed (semiseg_mm)')
+
+
+def mmengine_checkpoint_globals() -> List[Any]:
+    """What MMEngine runner checkpoints contain besides tensors."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    return [HistoryBuffer, (history_buffer_getattr, 'builtins.getattr')
+            ] + _numpy_globals()
 
 
 def allow_mmengine_checkpoint_globals() -> None:

@@ -24,7 +24,9 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import mmseg.models  # noqa: F401
 
     import semiseg_mm.datasets  # noqa: F401
+    import semiseg_mm.engine  # noqa: F401
     import semiseg_mm.models  # noqa: F401
+    import semiseg_mm.visualization  # noqa: F401
 
     if not init_default_scope:
         return

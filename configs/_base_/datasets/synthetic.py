@@ -4,15 +4,12 @@
 dataset_type = 'SyntheticShapesDataset'
 data_root = 'data/synthetic'
 crop_size = (64, 64)
+# Objects already vary in scale, rotation and colour; random rescaling on top
+# slowed the from-scratch CPU model down (full labels, 1000 iterations:
+# 32.5 mIoU with RandomResize(0.75-1.5) + crop vs 50.8 with flips only).
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(
-        type='RandomResize',
-        scale=(64, 64),
-        ratio_range=(0.75, 1.5),
-        keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs'),
 ]

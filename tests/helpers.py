@@ -1,0 +1,50 @@
+"""Helpers for tests that train configs in-process."""
+import os.path as osp
+from typing import Optional
+
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from semiseg_mm.utils.launch import build_runner
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SUP_CFG = osp.join(REPO,
+                   'configs/supervised/dilatedconvnet_synthetic_1-16.py')
+
+
+def synthetic_overrides(data_root: str, work_dir: str, max_iters: int = 4,
+                        ckpt_interval: Optional[int] = None,
+                        val: bool = True) -> dict:
+    """Overrides that make a synthetic config run in seconds on CPU."""
+    return {
+        'work_dir': work_dir,
+        'train_dataloader.dataset.data_root': data_root,
+        'val_dataloader.dataset.data_root': data_root,
+        'test_dataloader.dataset.data_root': data_root,
+        'train_dataloader.batch_size': 2,
+        'train_cfg.max_iters': max_iters,
+        'train_cfg.val_interval': max_iters if val else 10**9,
+        'default_hooks.logger.interval': 1,
+        'default_hooks.checkpoint.interval': ckpt_interval or max_iters,
+        'default_hooks.checkpoint.max_keep_ckpts': -1,
+        'param_scheduler': [
+            dict(type='PolyLR', power=0.9, begin=0, end=8, by_epoch=False)
+        ],
+        'log_level': 'WARNING',
+    }
+
+
+def load_cfg(path: str, overrides: dict) -> Config:
+    cfg = Config.fromfile(path)
+    cfg.merge_from_dict(overrides)
+    return cfg
+
+
+def train(cfg: Config, resume: bool = False):
+    """Build a runner from ``cfg`` and train; returns the runner."""
+    init_default_scope('semiseg_mm')
+    cfg.resume = resume
+    cfg.launcher = 'none'
+    runner = build_runner(cfg)
+    runner.train()
+    return runner
