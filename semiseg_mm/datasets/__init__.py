@@ -1,9 +1,13 @@
 """Datasets, splits, transforms and samplers."""
 from .base import DatasetError, SplitSegDatasetMixin
+from .samplers import SemiSourceSampler, check_source_ratio
 from .seg_datasets import (CityscapesSplitDataset, PascalVOCAugDataset,
                            SyntheticShapesDataset)
+from .semi import SemiDataset
+from .transforms import *  # noqa: F401,F403
 
 __all__ = [
     'DatasetError', 'SplitSegDatasetMixin', 'SyntheticShapesDataset',
-    'PascalVOCAugDataset', 'CityscapesSplitDataset'
+    'PascalVOCAugDataset', 'CityscapesSplitDataset', 'SemiDataset',
+    'SemiSourceSampler', 'check_source_ratio'
 ]

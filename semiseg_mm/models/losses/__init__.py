@@ -1,4 +1,6 @@
 """Losses and loss building blocks."""
+from .consistency import (CONSISTENCY_LOSSES, masked_cross_entropy,
+                          softmax_kl_loss, softmax_mse_loss)
 from .gct import (dilate3x3, dynamic_consistency_loss,
                   dynamic_consistency_masks, flaw_correction_loss,
                   flaw_correction_mask, flaw_detector_loss, flaw_distance,
@@ -7,6 +9,8 @@ from .gct import (dilate3x3, dynamic_consistency_loss,
                   process_flaw_map)
 
 __all__ = [
+    'CONSISTENCY_LOSSES', 'masked_cross_entropy', 'softmax_kl_loss',
+    'softmax_mse_loss',
     'odd_kernel_size', 'gaussian_sigma', 'gaussian_kernel1d',
     'gaussian_blur', 'minmax_normalize', 'flaw_distance', 'dilate3x3',
     'flaw_target', 'process_flaw_map', 'dynamic_consistency_masks',

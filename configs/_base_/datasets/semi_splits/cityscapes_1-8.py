@@ -1,0 +1,7 @@
+# Cityscapes, 1/8: 372 labelled.
+# Split files from: tools/make_splits.py (docs/get_started.md, Cityscapes)
+_base_ = ['../cityscapes_semi.py']
+train_dataloader = dict(
+    dataset=dict(
+        labeled=dict(ann_file='splits/1-8_seed0/labeled.txt'),
+        unlabeled=dict(ann_file='splits/1-8_seed0/unlabeled.txt')))

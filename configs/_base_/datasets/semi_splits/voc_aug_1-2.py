@@ -1,0 +1,7 @@
+# PASCAL VOC aug, blended 1/2: 5,291 labelled.
+# Split files from: tools/make_splits.py (docs/get_started.md, VOC blended splits)
+_base_ = ['../voc_aug_semi.py']
+train_dataloader = dict(
+    dataset=dict(
+        labeled=dict(ann_file='splits/1-2_seed0/labeled.txt'),
+        unlabeled=dict(ann_file='splits/1-2_seed0/unlabeled.txt')))

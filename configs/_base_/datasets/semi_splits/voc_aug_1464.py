@@ -1,0 +1,7 @@
+# PASCAL VOC aug, classic: all 1,464 fine images labelled, the 9,118 SBD images unlabelled.
+# Split files from: tools/make_splits.py (docs/get_started.md, VOC classic splits)
+_base_ = ['../voc_aug_semi.py']
+train_dataloader = dict(
+    dataset=dict(
+        labeled=dict(ann_file='splits/1464_seed0/labeled.txt'),
+        unlabeled=dict(ann_file='splits/1464_seed0/unlabeled.txt')))

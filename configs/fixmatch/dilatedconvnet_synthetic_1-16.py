@@ -1,0 +1,28 @@
+# FixMatch-style pseudo-labelling on 1/16 of the synthetic labels (100
+# labelled + 1500 unlabelled images, 8 + 8 per batch), same model and
+# schedule as supervised/dilatedconvnet_synthetic_1-16.py: EMA-teacher
+# pseudo-labels on the weak view, confidence >= 0.95, CE on the strong
+# (colour/grayscale/blur + CutMix) view.
+_base_ = [
+    '../_base_/models/dilated_convnet.py',
+    '../_base_/datasets/synthetic_semi.py',
+    '../_base_/schedules/synthetic_cpu.py', '../_base_/default_runtime.py'
+]
+segmentor = _base_.model
+model = dict(
+    _delete_=True,
+    type='FixMatch',
+    segmentor=segmentor,
+    data_preprocessor=dict(
+        type='mmdet.MultiBranchDataPreprocessor',
+        data_preprocessor=segmentor.data_preprocessor),
+    semi_train_cfg=dict(
+        pseudo_source='teacher',
+        threshold=0.95,
+        cutmix=True,
+        unsup_weight=1.0,
+        sup_weight=1.0,
+        rampup=dict(kind='linear', rampup_iters=300, start_iters=300)),
+    semi_test_cfg=dict(predict_on='teacher'))
+custom_hooks = [dict(type='EMATeacherHook', momentum=0.99, buffer_mode='ema')]
+val_cfg = dict(type='mmdet.TeacherStudentValLoop')

@@ -1,0 +1,24 @@
+# Mean Teacher on 1/16 of the synthetic labels (100 labelled + 1500
+# unlabelled images, 8 + 8 per batch), same model and schedule as
+# supervised/dilatedconvnet_synthetic_1-16.py. The EMA teacher predicts.
+_base_ = [
+    '../_base_/models/dilated_convnet.py',
+    '../_base_/datasets/synthetic_semi.py',
+    '../_base_/schedules/synthetic_cpu.py', '../_base_/default_runtime.py'
+]
+segmentor = _base_.model
+model = dict(
+    _delete_=True,
+    type='MeanTeacher',
+    segmentor=segmentor,
+    data_preprocessor=dict(
+        type='mmdet.MultiBranchDataPreprocessor',
+        data_preprocessor=segmentor.data_preprocessor),
+    semi_train_cfg=dict(
+        consistency='mse',
+        unsup_weight=10.0,
+        sup_weight=1.0,
+        rampup=dict(kind='sigmoid', rampup_iters=600, start_iters=0)),
+    semi_test_cfg=dict(predict_on='teacher'))
+custom_hooks = [dict(type='EMATeacherHook', momentum=0.99, buffer_mode='ema')]
+val_cfg = dict(type='mmdet.TeacherStudentValLoop')

@@ -1,0 +1,1 @@
+"""Benchmarks: label efficiency (mIoU vs labels) and speed/memory."""

@@ -1,0 +1,368 @@
+"""The label-efficiency benchmark: how much of the gap between training on
+1/16 of the labels and on all of them a method closes.
+
+Every row trains one config on the synthetic set with the same model and
+schedule; ``gap closed = (method - sup_low) / (sup_full - sup_low)``.
+Methods add their row with :func:`register_entry` (see the bottom of this
+file); ``tools/label_efficiency.py`` runs them, ``make demo`` shows a short
+version.
+
+Each run is a concrete config (seed, split and schedule applied) dumped into
+its run folder and trained by ``tools/train.py`` in a subprocess with one
+thread, ``jobs`` at a time; a finished run's result is reused when its config
+is unchanged, so an interrupted benchmark continues where it stopped.
+"""
+import hashlib
+import json
+import math
+import os
+import os.path as osp
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Sequence
+
+from mmengine.config import Config
+
+ROLES = ('sup_low', 'sup_full', 'method')
+# config keys holding iteration counts, scaled with the schedule
+_ITER_KEYS = ('max_iters', 'val_interval', 'begin', 'end', 'interval')
+
+
+@dataclass
+class Entry:
+    """One row of the benchmark.
+
+    Args:
+        key: short id used on the command line (``--methods``).
+        name: the row label.
+        config: config path relative to ``configs/``.
+        role: ``sup_low`` (supervised on the low-label split), ``sup_full``
+            (supervised on all labels) or ``method``.
+        metric: key of the final validation metric to report (e.g.
+            ``teacher/mIoU`` for teacher-student methods).
+        split_keys: config keys holding split files, with ``{seed}`` in the
+            value template, e.g. ``{'train_dataloader.dataset.ann_file':
+            'splits/1-16_seed{seed}/labeled.txt'}``: each seed trains on
+            its own split.
+    """
+    key: str
+    name: str
+    config: str
+    role: str = 'method'
+    metric: str = 'mIoU'
+    split_keys: Dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.role not in ROLES:
+            raise ValueError(f'role must be one of {ROLES}, got {self.role}')
+
+
+ENTRIES: Dict[str, Entry] = {}
+
+
+def register_entry(entry: Entry) -> Entry:
+    """Add a row (method issues call this for their synthetic config)."""
+    if entry.key in ENTRIES:
+        raise KeyError(f'benchmark entry {entry.key!r} already registered')
+    ENTRIES[entry.key] = entry
+    return entry
+
+
+@dataclass
+class Preset:
+    """How long and how often each row trains."""
+    seeds: Sequence[int]
+    max_iters: Optional[int] = None  # None: the config's own schedule
+
+
+PRESETS = {
+    # `make demo`: one seed, a short schedule; fits ~10 min on 2 cores
+    'demo': Preset(seeds=(0, ), max_iters=1000),
+    # the recorded benchmark: the configs' schedule, three seeds
+    'full': Preset(seeds=(0, 1, 2)),
+}
+
+
+def _set(cfg: Config, dotted: str, value) -> None:
+    cfg.merge_from_dict({dotted: value})
+
+
+def _scale_iterations(node, factor: float) -> None:
+    """Scale every iteration count in a (nested) config by ``factor``.
+
+    Counts live under ``max_iters``/``val_interval``/``begin``/``end``/
+    ``interval`` and, by our convention, any ``*_iters`` key (ramp-up and
+    warm-up lengths in ``semi_train_cfg``).
+    """
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if isinstance(v, int) and not isinstance(v, bool) and (
+                    k in _ITER_KEYS or k.endswith('_iters')):
+                node[k] = max(1, int(round(v * factor)))
+            else:
+                _scale_iterations(v, factor)
+    elif isinstance(node, list):
+        for v in node:
+            _scale_iterations(v, factor)
+
+
+def make_run_config(entry: Entry, seed: int, config_root: str,
+                    max_iters: Optional[int], work_dir: str) -> Config:
+    """The concrete config of one run."""
+    cfg = Config.fromfile(osp.join(config_root, entry.config))
+    if max_iters is not None:
+        factor = max_iters / cfg.train_cfg.max_iters
+        for part in ('train_cfg', 'param_scheduler', 'default_hooks',
+                     'custom_hooks', 'model'):
+            if part in cfg:
+                _scale_iterations(cfg[part], factor)
+        cfg.train_cfg.max_iters = max_iters
+        cfg.train_cfg.val_interval = max_iters
+    # validate once, at the end; keep only the final checkpoint
+    cfg.train_cfg.val_interval = cfg.train_cfg.max_iters
+    cfg.default_hooks.checkpoint.interval = cfg.train_cfg.max_iters
+    cfg.default_hooks.checkpoint.max_keep_ckpts = 1
+    cfg.default_hooks.logger.interval = max(1, cfg.train_cfg.max_iters // 10)
+    cfg.randomness = dict(seed=seed)
+    for key, template in entry.split_keys.items():
+        _set(cfg, key, template.format(seed=seed))
+    cfg.work_dir = work_dir
+    return cfg
+
+
+def _final_metric(work_dir: str, metric: str) -> float:
+    """The last logged value of ``metric`` (MMEngine's scalars.json)."""
+    found = None
+    for root, _, files in os.walk(work_dir):
+        if 'scalars.json' in files:
+            with open(osp.join(root, 'scalars.json')) as f:
+                for line in f:
+                    record = json.loads(line)
+                    if metric in record:
+                        found = float(record[metric])
+    if found is None:
+        raise RuntimeError(f'no {metric!r} was logged in {work_dir}')
+    return found
+
+
+@dataclass
+class RunResult:
+    entry: str
+    seed: int
+    miou: float
+    seconds: float
+
+
+def run_one(entry: Entry, seed: int, config_root: str, train_script: str,
+            max_iters: Optional[int], out_root: str,
+            data_root: str) -> RunResult:
+    """Train one (entry, seed) in a subprocess, or reuse its result."""
+    run_dir = osp.abspath(osp.join(out_root, f'{entry.key}_seed{seed}'))
+    os.makedirs(run_dir, exist_ok=True)
+    cfg = make_run_config(entry, seed, config_root, max_iters,
+                          osp.join(run_dir, 'work'))
+    text = cfg.pretty_text
+    digest = hashlib.sha1(text.encode()).hexdigest()
+    result_file = osp.join(run_dir, 'result.json')
+    if osp.isfile(result_file):
+        with open(result_file) as f:
+            cached = json.load(f)
+        if cached.get('config_sha1') == digest:
+            return RunResult(entry.key, seed, cached['miou'],
+                             cached['seconds'])
+    cfg_path = osp.join(run_dir, 'config.py')
+    cfg.dump(cfg_path)
+    # configs name data/synthetic relative to the working directory
+    link = osp.join(run_dir, 'data', 'synthetic')
+    os.makedirs(osp.dirname(link), exist_ok=True)
+    if osp.islink(link):
+        os.remove(link)
+    os.symlink(osp.abspath(data_root), link)
+    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
+    log_path = osp.join(run_dir, 'train.log')
+    t0 = time.time()
+    with open(log_path, 'w') as log:
+        proc = subprocess.run([sys.executable, train_script, cfg_path],
+                              cwd=run_dir,
+                              env=env,
+                              stdout=log,
+                              stderr=subprocess.STDOUT)
+    seconds = time.time() - t0
+    if proc.returncode != 0:
+        with open(log_path) as f:
+            tail = f.read()[-3000:]
+        raise RuntimeError(f'{entry.key} seed {seed} failed (log: '
+                           f'{log_path}):\n{tail}')
+    miou = _final_metric(cfg.work_dir, entry.metric)
+    with open(result_file, 'w') as f:
+        json.dump(
+            dict(miou=miou, seconds=seconds, config_sha1=digest), f,
+            indent=1)
+    return RunResult(entry.key, seed, miou, seconds)
+
+
+def run_benchmark(entries: Sequence[Entry],
+                  seeds: Sequence[int],
+                  config_root: str,
+                  train_script: str,
+                  out_root: str,
+                  data_root: str,
+                  max_iters: Optional[int] = None,
+                  jobs: int = 2,
+                  progress: bool = True) -> List[RunResult]:
+    """Train every (entry, seed), ``jobs`` processes at a time."""
+    tasks = [(e, s) for e in entries for s in seeds]
+    from tqdm import tqdm
+    bar = tqdm(total=len(tasks), desc='label-efficiency runs', unit='run',
+               disable=not progress)
+    results: List[RunResult] = []
+
+    def work(task):
+        entry, seed = task
+        res = run_one(entry, seed, config_root, train_script, max_iters,
+                      out_root, data_root)
+        bar.update()
+        bar.write(f'  {entry.name} (seed {seed}): mIoU {res.miou:.2f} '
+                  f'in {res.seconds / 60:.1f} min')
+        return res
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        results = list(pool.map(work, tasks))
+    bar.close()
+    return results
+
+
+@dataclass
+class Row:
+    entry: Entry
+    mious: List[float]
+    minutes: float
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.mious)
+
+    @property
+    def std(self) -> float:
+        return statistics.stdev(self.mious) if len(self.mious) > 1 else 0.0
+
+
+def summarise(entries: Sequence[Entry],
+              results: Iterable[RunResult]) -> List[Row]:
+    by_key: Dict[str, List[RunResult]] = {}
+    for r in results:
+        by_key.setdefault(r.entry, []).append(r)
+    rows = []
+    for e in entries:
+        rs = sorted(by_key.get(e.key, []), key=lambda r: r.seed)
+        if rs:
+            rows.append(
+                Row(e, [r.miou for r in rs],
+                    statistics.fmean(r.seconds for r in rs) / 60))
+    return rows
+
+
+def gap_closed(value: float, low: float, full: float) -> float:
+    if not math.isfinite(full - low) or full - low <= 0:
+        return float('nan')
+    return 100.0 * (value - low) / (full - low)
+
+
+def markdown_table(rows: Sequence[Row]) -> str:
+    low = next((r.mean for r in rows if r.entry.role == 'sup_low'), None)
+    full = next((r.mean for r in rows if r.entry.role == 'sup_full'), None)
+    lines = [
+        '| method | config | mIoU (mean ± std) | per seed | gap closed | '
+        'min/run |', '|---|---|---|---|---|---|'
+    ]
+    for r in rows:
+        if low is not None and full is not None:
+            gap = f'{gap_closed(r.mean, low, full):.0f} %'
+        else:
+            gap = 'n/a'
+        seeds = ' / '.join(f'{m:.1f}' for m in r.mious)
+        lines.append(f'| {r.entry.name} | `{r.entry.config}` | {r.mean:.2f} '
+                     f'± {r.std:.2f} | {seeds} | {gap} | {r.minutes:.1f} |')
+    return '\n'.join(lines)
+
+
+def plot(rows: Sequence[Row], path: str, title: str) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(1.6 * len(rows) + 2, 3.6))
+    colours = {'sup_low': '#999999', 'sup_full': '#444444',
+               'method': '#1f77b4'}
+    ax.bar(range(len(rows)), [r.mean for r in rows],
+           yerr=[r.std for r in rows],
+           color=[colours[r.entry.role] for r in rows], capsize=4)
+    for i, r in enumerate(rows):
+        ax.text(i, r.mean + r.std + 0.5, f'{r.mean:.1f}', ha='center',
+                fontsize=9)
+    ax.set_xticks(range(len(rows)))
+    ax.set_xticklabels([r.entry.name for r in rows], rotation=15,
+                       ha='right', fontsize=8)
+    ax.set_ylabel('mIoU (synthetic val)')
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    os.makedirs(osp.dirname(path) or '.', exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def replace_block(text: str, marker: str, block: str) -> str:
+    """Replace the text between ``<!-- marker:start -->`` and
+    ``<!-- marker:end -->`` (appending the markers if missing)."""
+    start, end = f'<!-- {marker}:start -->', f'<!-- {marker}:end -->'
+    new = f'{start}\n{block}\n{end}'
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
+        return head + new + tail
+    return text.rstrip('\n') + '\n\n' + new + '\n'
+
+
+# --------------------------------------------------------------------- #
+# rows: the supervised bounds and every method at 1/16
+# --------------------------------------------------------------------- #
+SEMI_SPLIT_KEYS = {
+    'train_dataloader.dataset.labeled.ann_file':
+    'splits/1-16_seed{seed}/labeled.txt',
+    'train_dataloader.dataset.unlabeled.ann_file':
+    'splits/1-16_seed{seed}/unlabeled.txt',
+}
+
+register_entry(
+    Entry(
+        key='sup_1-16',
+        name='Supervised, 1/16 labels',
+        config='supervised/dilatedconvnet_synthetic_1-16.py',
+        role='sup_low',
+        split_keys={
+            'train_dataloader.dataset.ann_file':
+            'splits/1-16_seed{seed}/labeled.txt'
+        }))
+register_entry(
+    Entry(
+        key='sup_full',
+        name='Supervised, all labels',
+        config='supervised/dilatedconvnet_synthetic_full.py',
+        role='sup_full'))
+register_entry(
+    Entry(
+        key='mean_teacher',
+        name='Mean Teacher, 1/16',
+        config='mean_teacher/dilatedconvnet_synthetic_1-16.py',
+        metric='teacher/mIoU',
+        split_keys=SEMI_SPLIT_KEYS))
+register_entry(
+    Entry(
+        key='fixmatch',
+        name='FixMatch, 1/16',
+        config='fixmatch/dilatedconvnet_synthetic_1-16.py',
+        metric='teacher/mIoU',
+        split_keys=SEMI_SPLIT_KEYS))

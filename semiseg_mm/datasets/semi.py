@@ -1,0 +1,101 @@
+"""Labelled + unlabelled sources for semi-supervised training."""
+import copy
+from typing import List, Optional, Sequence, Union
+
+from mmengine.dataset import BaseDataset, ConcatDataset
+
+from semiseg_mm.registry import DATASETS
+from .base import DatasetError
+from .splits import check_disjoint
+
+
+@DATASETS.register_module()
+class SemiDataset(ConcatDataset):
+    """``ConcatDataset([labeled, unlabeled])`` with the checks semi-supervised
+    training needs; sample it with ``MultiSourceSampler`` /
+    ``SemiSourceSampler`` (``source_ratio=[labelled, unlabelled]``).
+
+    Args:
+        labeled: config (or dataset) of the labelled subset, e.g. a split
+            file in ``ann_file``.
+        unlabeled: config (or dataset) of the unlabelled images: the rest of
+            the training set (``ann_file`` = the split's unlabeled.txt, or
+            ``split=dict(..., subset='unlabeled')``) or a separate folder;
+            usually ``with_label=False`` so no mask files are read.
+        allow_overlap: permit images that are both labelled and unlabelled
+            (off: an overlap means a wrong pair of split files).
+
+    Raises:
+        DatasetError: empty unlabelled set, or labelled/unlabelled overlap.
+    """
+
+    def __init__(self,
+                 labeled: Union[dict, BaseDataset],
+                 unlabeled: Union[dict, BaseDataset],
+                 allow_overlap: bool = False,
+                 lazy_init: bool = False) -> None:
+        datasets = [
+            DATASETS.build(copy.deepcopy(d)) if isinstance(d, dict) else d
+            for d in (labeled, unlabeled)
+        ]
+        self._describe = [self._source(labeled), self._source(unlabeled)]
+        if len(datasets[1]) == 0:
+            raise DatasetError(
+                f'SemiDataset: the unlabelled set ({self._describe[1]}) is '
+                'empty; semi-supervised training needs unlabelled images.')
+        if len(datasets[0]) == 0:
+            raise DatasetError(f'SemiDataset: the labelled set '
+                               f'({self._describe[0]}) is empty.')
+        if not allow_overlap:
+            try:
+                check_disjoint(
+                    _image_paths(datasets[0]), _image_paths(datasets[1]),
+                    self._describe[0], self._describe[1])
+            except ValueError as e:
+                raise DatasetError(f'SemiDataset: {e}') from None
+        # the unlabelled source has no masks, so only class names/palette
+        # must agree (ConcatDataset compares the whole metainfo)
+        super().__init__(datasets, lazy_init=lazy_init,
+                         ignore_keys=_differing_keys(datasets))
+
+    @staticmethod
+    def _source(cfg) -> str:
+        if not isinstance(cfg, dict):
+            return type(cfg).__name__
+        split = cfg.get('ann_file') or cfg.get('split') or cfg.get(
+            'data_prefix', {}).get('img_path', '')
+        return f"{cfg.get('type', '?')}: {split}"
+
+    @property
+    def labeled(self) -> BaseDataset:
+        return self.datasets[0]
+
+    @property
+    def unlabeled(self) -> BaseDataset:
+        return self.datasets[1]
+
+
+def _image_paths(dataset: BaseDataset) -> List[str]:
+    return [
+        dataset.get_data_info(i)['img_path'] for i in range(len(dataset))
+    ]
+
+
+def _as_lists(value) -> Optional[list]:
+    if value is None:
+        return None
+    return [list(v) if isinstance(v, (list, tuple)) else v for v in value]
+
+
+def _differing_keys(datasets: Sequence[BaseDataset]) -> List[str]:
+    """Metainfo keys ConcatDataset may ignore; classes/palette must agree."""
+    a, b = datasets[0].metainfo, datasets[1].metainfo
+    for key in ('classes', 'palette'):
+        if _as_lists(a.get(key)) != _as_lists(b.get(key)):
+            raise DatasetError(f'SemiDataset: labelled and unlabelled sets '
+                               f'disagree on {key}: {a.get(key)} vs '
+                               f'{b.get(key)}')
+    return [
+        k for k in set(a) | set(b)
+        if k not in ('classes', 'palette') and a.get(k) != b.get(k)
+    ]

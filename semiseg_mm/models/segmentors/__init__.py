@@ -1,0 +1,5 @@
+from .fixmatch import FixMatch
+from .mean_teacher import MeanTeacher
+from .semi_base import SemiBaseSegmentor
+
+__all__ = ['SemiBaseSegmentor', 'MeanTeacher', 'FixMatch']

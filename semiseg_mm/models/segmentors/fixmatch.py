@@ -1,0 +1,85 @@
+"""FixMatch-style pseudo-labelling for segmentation (Sohn et al. 2020;
+UniMatch's strong-view branch, Yang et al. CVPR 2023)."""
+from typing import Dict
+
+import torch
+from torch import Tensor
+
+from semiseg_mm.registry import MODELS
+from ..losses.consistency import masked_cross_entropy
+from ..utils import (cutmix_masks, joint_forward, mix, pseudo_labels,
+                     roll_partner, valid_mask)
+from .semi_base import SampleList, SemiBaseSegmentor
+
+
+@MODELS.register_module()
+class FixMatch(SemiBaseSegmentor):
+    """Confident pseudo-labels on the weak view supervise the strong view.
+
+    Per iteration: (1) hard pseudo-labels and confidences from the teacher
+    (EMA) or the student itself on the weak view; (2) optional CutMix: the
+    strong view of image i takes a box from image i+1 of the batch, and its
+    pseudo-labels, confidences and padding mask are mixed identically;
+    (3) CE on the strong view over pixels with confidence >= threshold,
+    normalised by all valid pixels; plus CE on the labelled images.
+
+    ``semi_train_cfg``:
+        pseudo_source: ``'teacher'`` (EMA teacher; needs
+            ``EMATeacherHook``) or ``'student'`` (same model, no teacher,
+            as in FixMatch/UniMatch).
+        threshold: confidence threshold (0.95 VOC, 0 Cityscapes in UniMatch).
+        cutmix: mix strong views with ``GenerateCutMixBox`` boxes.
+        unsup_weight, rampup, sup_weight: as in :class:`SemiBaseSegmentor`
+            (``rampup.start_iters`` gives a supervised warm-up).
+    """
+
+    def __init__(self, segmentor: dict, semi_train_cfg: dict = None,
+                 **kwargs) -> None:
+        cfg = dict(semi_train_cfg or {})
+        source = cfg.get('pseudo_source', 'teacher')
+        if source not in ('teacher', 'student'):
+            raise ValueError("semi_train_cfg.pseudo_source must be 'teacher' "
+                             f"or 'student', got {source!r}")
+        kwargs.setdefault('with_teacher', source == 'teacher')
+        super().__init__(segmentor, cfg, **kwargs)
+        self.pseudo_source = source
+        self.threshold = float(cfg.get('threshold', 0.95))
+        self.use_cutmix = bool(cfg.get('cutmix', True))
+
+    def loss(self, multi_inputs: Dict[str, Tensor],
+             multi_data_samples: Dict[str, SampleList]) -> dict:
+        self.check_batch(multi_inputs, multi_data_samples)
+        x_l, s_l = multi_inputs['sup'], multi_data_samples['sup']
+        x_w = multi_inputs['unsup_teacher']
+        x_s, s_s = (multi_inputs['unsup_student'],
+                    multi_data_samples['unsup_student'])
+        weight = self.current_unsup_weight()
+        if weight == 0:  # warm-up: supervised only
+            return self.sup_losses(self.student.loss(x_l, s_l))
+
+        # 1. pseudo-labels on the weak view
+        probs = self.teacher_probs(x_w, self.pseudo_source)
+        labels, confidence, accept = pseudo_labels(probs, self.threshold)
+        valid = valid_mask(s_s, x_s.shape[-2:], x_s.device)
+        # 2. CutMix the strong views and their targets identically
+        if self.use_cutmix:
+            box = cutmix_masks(s_s, x_s.shape[-2:], x_s.device)
+            partner = roll_partner(len(x_s), x_s.device)
+            x_s, labels, accept, valid, confidence = mix(
+                (x_s, labels, accept, valid, confidence), box, partner)
+        # 3. student on labelled + strong views, one pass
+        sup, (logits_s, ) = joint_forward(self.student, x_l, s_l, [x_s])
+        loss_u = masked_cross_entropy(logits_s, labels, accept, valid)
+        self.record_vis(
+            image=x_s,
+            pseudo_labels=labels,
+            confidence=confidence,
+            accept=accept & valid,
+            student_logits=logits_s)
+        losses = self.sup_losses(sup)
+        losses['unsup.loss_ce'] = weight * loss_u
+        with torch.no_grad():
+            ratio = (accept & valid).sum() / valid.sum().clamp(min=1)
+        losses['unsup.accept_ratio'] = ratio.float()
+        losses['unsup.weight'] = loss_u.new_tensor(weight)
+        return losses

@@ -1,0 +1,226 @@
+"""Base class of teacher-student semi-supervised segmentors.
+
+Modelled on mmdet's ``SemiBaseDetector``: it wraps any mmseg segmentor
+config as a ``student`` (trained by gradient descent) and, optionally, a
+``teacher`` (frozen here, updated by :class:`EMATeacherHook`); ``loss()``
+receives the multi-branch batch of ``MultiBranch`` +
+``MultiBranchDataPreprocessor``::
+
+    inputs       = {'sup': (N_l, 3, H, W), 'unsup_teacher': (N_u, ...),
+                    'unsup_student': (N_u, ...)}
+    data_samples = {'sup': [...with gt_sem_seg], 'unsup_teacher': [...],
+                    'unsup_student': [...]}
+
+and ``predict()``/``_forward()`` run the sub-model named by
+``semi_test_cfg.predict_on``, so mmdet's ``TeacherStudentValLoop`` can
+evaluate both. Plain mmseg checkpoints (no ``student.``/``teacher.`` key
+prefixes) load into every sub-model.
+"""
+import copy
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmengine.config import ConfigDict
+from mmseg.models.segmentors.base import BaseSegmentor
+from mmseg.utils import add_prefix
+from torch import Tensor
+
+from semiseg_mm.registry import MODELS
+from ..utils import build_rampup
+
+SampleList = List
+
+
+class SemiBaseSegmentor(BaseSegmentor):
+    """Owns the student (and teacher) and dispatches prediction.
+
+    Args:
+        segmentor: mmseg segmentor config (e.g. an ``EncoderDecoder``) used
+            for the student and the teacher.
+        semi_train_cfg: method hyperparameters (``sup_weight``,
+            ``unsup_weight``, ``rampup``, ...); see each subclass.
+        semi_test_cfg: ``predict_on``: which sub-model predicts (one of
+            :attr:`predict_branches`; default the teacher if there is one).
+            Teacher-student models are validated with
+            ``val_cfg = dict(type='mmdet.TeacherStudentValLoop')``, which
+            evaluates both and logs ``teacher/mIoU`` and ``student/mIoU``.
+        data_preprocessor: normally ``mmdet.MultiBranchDataPreprocessor``
+            around ``SegDataPreProcessor``.
+        with_teacher: build an EMA teacher.
+    """
+    #: the batch branches ``loss()`` needs
+    train_branches: Tuple[str, ...] = ('sup', 'unsup_teacher',
+                                       'unsup_student')
+
+    def __init__(self,
+                 segmentor: Union[dict, ConfigDict],
+                 semi_train_cfg: Optional[dict] = None,
+                 semi_test_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None,
+                 with_teacher: bool = True) -> None:
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.student = MODELS.build(copy.deepcopy(segmentor))
+        self.with_teacher = with_teacher
+        if with_teacher:
+            self.teacher = MODELS.build(copy.deepcopy(segmentor))
+            self.freeze(self.teacher)
+        self.semi_train_cfg = ConfigDict(semi_train_cfg or {})
+        self.semi_test_cfg = ConfigDict(semi_test_cfg or {})
+        self.semi_test_cfg.setdefault(
+            'predict_on', 'teacher' if with_teacher else 'student')
+        self._check_predict_on(self.semi_test_cfg.predict_on)
+        self.sup_weight = float(self.semi_train_cfg.get('sup_weight', 1.0))
+        self.unsup_weight = float(
+            self.semi_train_cfg.get('unsup_weight', 1.0))
+        self.unsup_rampup = build_rampup(self.semi_train_cfg.get('rampup'))
+        # visualisation: a hook sets vis_request; loss() then records
+        self.vis_request = False
+        self.vis_data: Optional[Dict[str, Tensor]] = None
+
+    # ------------------------------------------------------------------ #
+    # sub-models
+    # ------------------------------------------------------------------ #
+    @staticmethod
+    def freeze(model: nn.Module) -> None:
+        model.eval()
+        for p in model.parameters():
+            p.requires_grad = False
+
+    def train(self, mode: bool = True) -> 'SemiBaseSegmentor':
+        """The runner's ``model.train()`` must not put the teacher (frozen,
+        EMA-updated) into training mode: its BatchNorm would then use batch
+        statistics and update running ones."""
+        super().train(mode)
+        if self.with_teacher:
+            self.teacher.eval()
+        return self
+
+    @property
+    def num_classes(self) -> int:
+        return self.student.decode_head.num_classes
+
+    @property
+    def predict_branches(self) -> Tuple[str, ...]:
+        """The sub-models ``semi_test_cfg.predict_on`` may name."""
+        return self.sub_model_names()
+
+    def _check_predict_on(self, name: str) -> None:
+        if name not in self.predict_branches:
+            raise ValueError(
+                f"{type(self).__name__}: semi_test_cfg.predict_on={name!r} "
+                f"is not a branch; choose one of {self.predict_branches}")
+
+    def predict_model(self) -> BaseSegmentor:
+        """The sub-model named by ``semi_test_cfg.predict_on``."""
+        name = self.semi_test_cfg.get('predict_on')
+        self._check_predict_on(name)
+        return getattr(self, name)
+
+    # ------------------------------------------------------------------ #
+    # BaseSegmentor interface
+    # ------------------------------------------------------------------ #
+    def extract_feat(self, inputs: Tensor) -> List[Tensor]:
+        return self.predict_model().extract_feat(inputs)
+
+    def encode_decode(self, inputs: Tensor,
+                      batch_data_samples: SampleList) -> Tensor:
+        return self.predict_model().encode_decode(inputs, batch_data_samples)
+
+    def predict(self,
+                inputs: Tensor,
+                data_samples: Optional[SampleList] = None) -> SampleList:
+        return self.predict_model().predict(inputs, data_samples)
+
+    def _forward(self,
+                 inputs: Tensor,
+                 data_samples: Optional[SampleList] = None) -> Tensor:
+        return self.predict_model()._forward(inputs, data_samples)
+
+    def loss(self, multi_inputs: Dict[str, Tensor],
+             multi_data_samples: Dict[str, SampleList]) -> dict:
+        raise NotImplementedError(
+            f'{type(self).__name__} must implement loss()')
+
+    # ------------------------------------------------------------------ #
+    # helpers for subclasses
+    # ------------------------------------------------------------------ #
+    def check_batch(self, multi_inputs: Dict[str, Tensor],
+                    multi_data_samples: Dict[str, SampleList]) -> None:
+        """Every branch ``loss()`` needs is present and non-empty."""
+        for branch in self.train_branches:
+            x = multi_inputs.get(branch) if isinstance(multi_inputs,
+                                                       dict) else None
+            if x is None or len(x) == 0:
+                got = (list(multi_inputs) if isinstance(multi_inputs, dict)
+                       else type(multi_inputs).__name__)
+                raise ValueError(
+                    f'{type(self).__name__}: the training batch has no '
+                    f'{branch!r} images (branches: {got}). Use a '
+                    'SemiDataset with a MultiSourceSampler whose batch_size '
+                    'equals train_dataloader.batch_size, MultiBranch '
+                    "pipelines producing 'sup'/'unsup_teacher'/"
+                    "'unsup_student', and mmdet.MultiBranchDataPreprocessor.")
+
+    def sup_losses(self, losses: dict) -> dict:
+        """Weight and prefix the supervised losses (``sup.*``)."""
+        if self.sup_weight != 1.0:
+            losses = {
+                k: v * self.sup_weight if 'loss' in k else v
+                for k, v in losses.items()
+            }
+        return add_prefix(losses, 'sup')
+
+    def current_unsup_weight(self) -> float:
+        """``unsup_weight`` times the ramp-up at the current iteration."""
+        return self.unsup_weight * self.unsup_rampup()
+
+    @torch.no_grad()
+    def teacher_probs(self, inputs: Tensor, source: str = 'teacher') -> Tensor:
+        """Softmax probabilities at input resolution from the teacher (eval
+        mode) or, for same-model methods, the student in eval mode."""
+        from ..utils import full_res_logits
+        model = getattr(self, source)
+        was_training = model.training
+        model.eval()
+        probs = full_res_logits(model, inputs).softmax(dim=1)
+        model.train(was_training)
+        return probs
+
+    def record_vis(self, **tensors: Optional[Tensor]) -> None:
+        """Keep detached CPU copies of tensors for the visualisation hook,
+        only in iterations where it asked for them."""
+        if not self.vis_request:
+            return
+        self.vis_data = {
+            k: v.detach().float().cpu() if v.is_floating_point() else
+            v.detach().cpu()
+            for k, v in tensors.items() if v is not None
+        }
+
+    # ------------------------------------------------------------------ #
+    # checkpoints
+    # ------------------------------------------------------------------ #
+    def sub_model_names(self) -> Sequence[str]:
+        """Sub-models a plain (un-prefixed) checkpoint is loaded into."""
+        return ('student', 'teacher') if self.with_teacher else ('student', )
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str,
+                              local_metadata: dict, strict: bool,
+                              missing_keys: list, unexpected_keys: list,
+                              error_msgs: list) -> None:
+        """Load a plain mmseg checkpoint into every sub-model."""
+        own = [k for k in state_dict if k.startswith(prefix)]
+        names = self.sub_model_names()
+        if own and not any(k[len(prefix):].split('.', 1)[0] in names
+                           or k[len(prefix):].startswith('data_preprocessor')
+                           for k in own):
+            for k in own:
+                value = state_dict.pop(k)
+                for name in names:
+                    state_dict[f'{prefix}{name}.{k[len(prefix):]}'] = value
+        super()._load_from_state_dict(state_dict, prefix, local_metadata,
+                                      strict, missing_keys, unexpected_keys,
+                                      error_msgs)

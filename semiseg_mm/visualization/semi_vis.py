@@ -1,0 +1,118 @@
+"""Side-by-side panels of what a semi-supervised method sees and decides.
+
+A segmentor records tensors with ``record_vis(**tensors)`` in iterations
+where :class:`SemiVisualizationHook` asked for them; :func:`render_panels`
+turns them into one image per sample, a row of panels, by kind:
+
+* ``image`` (N, 3, H, W) normalised input -> the picture,
+* ``*_probs`` (N, C, H, W) probabilities -> arg-max labels (palette) and a
+  confidence heat map,
+* ``*_logits`` (N, C, H, W) -> arg-max labels (palette),
+* (N, H, W) integer maps -> labels (palette, ignore index black),
+* (N, H, W) bool maps -> white/black masks (e.g. accepted pixels),
+* (N, H, W) or (N, 1, H, W) float maps -> heat maps in [0, 1] (confidence,
+  flaw maps, errors).
+
+Rows of several samples are stacked into one grid image.
+"""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+import torch
+from torch import Tensor
+
+PANEL_MIN_SIZE = 128
+
+
+def _to_uint8_image(img: Tensor, mean: Sequence[float],
+                    std: Sequence[float]) -> np.ndarray:
+    """(3, H, W) normalised RGB tensor -> (H, W, 3) uint8 RGB."""
+    mean_t = torch.tensor(mean, dtype=img.dtype).view(3, 1, 1)
+    std_t = torch.tensor(std, dtype=img.dtype).view(3, 1, 1)
+    x = (img * std_t + mean_t).clamp(0, 255)
+    return x.permute(1, 2, 0).byte().numpy()
+
+
+def _labels(label: Tensor, palette: np.ndarray) -> np.ndarray:
+    lab = label.long().numpy()
+    out = np.zeros(lab.shape + (3, ), np.uint8)
+    ok = (lab >= 0) & (lab < len(palette))
+    out[ok] = palette[lab[ok]]
+    return out
+
+
+def _heat(values: Tensor) -> np.ndarray:
+    v = (values.float().clamp(0, 1).numpy() * 255).astype(np.uint8)
+    return cv2.cvtColor(cv2.applyColorMap(v, cv2.COLORMAP_JET),
+                        cv2.COLOR_BGR2RGB)
+
+
+def _mask(mask: Tensor) -> np.ndarray:
+    m = mask.bool().numpy().astype(np.uint8) * 255
+    return np.repeat(m[..., None], 3, axis=2)
+
+
+def panels_for(name: str, value: Tensor, index: int, palette: np.ndarray,
+               mean: Sequence[float],
+               std: Sequence[float]) -> List[Tuple[str, np.ndarray]]:
+    """The (title, RGB image) panels of one recorded tensor for sample
+    ``index``."""
+    v = value[index]
+    if v.dim() == 3 and v.shape[0] == 1:
+        v = v[0]
+    if name == 'image':
+        return [('image', _to_uint8_image(v, mean, std))]
+    if v.dim() == 3 and name.endswith('probs'):
+        conf, lab = v.max(dim=0)
+        base = name[:-len('probs')].rstrip('_') or 'probs'
+        return [(f'{base} argmax', _labels(lab, palette)),
+                (f'{base} confidence', _heat(conf))]
+    if v.dim() == 3:  # logits
+        return [(name.replace('_logits', '') + ' pred',
+                 _labels(v.argmax(dim=0), palette))]
+    if v.dtype == torch.bool:
+        return [(name, _mask(v))]
+    if v.is_floating_point():
+        return [(name, _heat(v))]
+    return [(name, _labels(v, palette))]
+
+
+def _titled(title: str, img: np.ndarray) -> np.ndarray:
+    h, w = img.shape[:2]
+    scale = max(1, int(np.ceil(PANEL_MIN_SIZE / max(h, w))))
+    img = cv2.resize(img, (w * scale, h * scale),
+                     interpolation=cv2.INTER_NEAREST)
+    bar = np.full((16, img.shape[1], 3), 255, np.uint8)
+    cv2.putText(bar, title[:24], (2, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.38,
+                (0, 0, 0), 1, cv2.LINE_AA)
+    return np.concatenate([bar, img], axis=0)
+
+
+def render_panels(vis_data: Dict[str, Tensor],
+                  palette: Sequence[Sequence[int]],
+                  mean: Sequence[float] = (0.0, 0.0, 0.0),
+                  std: Sequence[float] = (1.0, 1.0, 1.0),
+                  max_images: Optional[int] = 4) -> np.ndarray:
+    """One RGB grid: a row of panels per sample, in ``vis_data`` order."""
+    if not vis_data:
+        raise ValueError('nothing to render: vis_data is empty')
+    pal = np.asarray(palette, np.uint8)
+    n = next(iter(vis_data.values())).shape[0]
+    if max_images is not None:
+        n = min(n, max_images)
+    rows = []
+    for i in range(n):
+        tiles = []
+        for name, value in vis_data.items():
+            for title, img in panels_for(name, value, i, pal, mean, std):
+                tiles.append(_titled(title, img))
+                tiles.append(np.full((tiles[-1].shape[0], 4, 3), 255,
+                                     np.uint8))
+        rows.append(np.concatenate(tiles[:-1], axis=1))
+    width = max(r.shape[1] for r in rows)
+    rows = [
+        np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)),
+               constant_values=255) for r in rows
+    ]
+    return np.concatenate(rows, axis=0)

@@ -1,0 +1,89 @@
+"""Label-efficiency benchmark on the synthetic set.
+
+Trains, with one model and one schedule, supervised-only at 1/16 of the
+labels, every registered semi-supervised method at 1/16, and supervised at
+full labels; prints a markdown table (mIoU, gap closed) and optionally
+writes it and a plot into docs/.
+
+  python tools/label_efficiency.py --preset demo          # make demo
+  python tools/label_efficiency.py --preset full --write-docs
+  python tools/label_efficiency.py --methods sup_1-16 sup_full --seeds 0 1
+"""
+import argparse
+import os.path as osp
+import sys
+import time
+
+import semiseg_mm  # noqa: F401
+from semiseg_mm.benchmark import label_efficiency as le
+from semiseg_mm.utils.config import config_root
+
+HERE = osp.dirname(osp.abspath(__file__))
+REPO = osp.dirname(HERE)
+DOC = osp.join(REPO, 'docs', 'benchmarks.md')
+FIG = osp.join(REPO, 'docs', 'figures', 'label_efficiency.png')
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--preset', choices=sorted(le.PRESETS), default='demo')
+    p.add_argument('--methods', nargs='+', default=None,
+                   help=f'entries to run (default all: '
+                   f'{", ".join(le.ENTRIES)})')
+    p.add_argument('--seeds', type=int, nargs='+', default=None)
+    p.add_argument('--max-iters', type=int, default=None,
+                   help="override the preset's schedule length")
+    p.add_argument('--data-root', default='data/synthetic')
+    p.add_argument('--work-dir', default=None,
+                   help='default: work_dirs/label_efficiency/<preset>')
+    p.add_argument('--jobs', type=int, default=2,
+                   help='trainings in parallel (one thread each)')
+    p.add_argument('--write-docs', action='store_true',
+                   help='write the table into docs/benchmarks.md and the '
+                   'plot into docs/figures/')
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    preset = le.PRESETS[args.preset]
+    seeds = args.seeds or list(preset.seeds)
+    max_iters = args.max_iters or preset.max_iters
+    keys = args.methods or list(le.ENTRIES)
+    unknown = [k for k in keys if k not in le.ENTRIES]
+    if unknown:
+        sys.exit(f'unknown entries {unknown}; known: {list(le.ENTRIES)}')
+    if not osp.isdir(osp.join(args.data_root, 'img_dir')):
+        sys.exit(f'no synthetic data in {args.data_root!r}: run '
+                 '`python tools/make_synthetic.py --out data` first')
+    entries = [le.ENTRIES[k] for k in keys]
+    work = args.work_dir or osp.join('work_dirs', 'label_efficiency',
+                                     args.preset)
+    t0 = time.time()
+    results = le.run_benchmark(entries, seeds, config_root(),
+                               osp.join(HERE, 'train.py'), work,
+                               args.data_root, max_iters, args.jobs)
+    rows = le.summarise(entries, results)
+    table = le.markdown_table(rows)
+    iters = max_iters or 'config'
+    command = ('python tools/label_efficiency.py ' +
+               ' '.join(argv if argv is not None else sys.argv[1:]))
+    header = (f'Synthetic set, DilatedConvNet, {iters} iterations, seeds '
+              f'{seeds}; `{command.strip()}`; total '
+              f'{(time.time() - t0) / 60:.1f} min on this machine.')
+    print('\n' + header + '\n\n' + table + '\n')
+    if args.write_docs:
+        le.plot(rows, FIG, f'Label efficiency on the synthetic set '
+                f'({len(seeds)} seed(s))')
+        with open(DOC) as f:
+            text = f.read()
+        block = (header + '\n\n' + table + '\n\n'
+                 '![label efficiency](figures/label_efficiency.png)')
+        with open(DOC, 'w') as f:
+            f.write(le.replace_block(text, f'label-efficiency-{args.preset}',
+                                     block))
+        print(f'wrote {DOC} and {FIG}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,87 @@
+"""Render what a semi-supervised checkpoint does on unlabelled training
+images: the input, the teacher's pseudo-labels and confidence, the accepted
+pixels and the student's prediction (and, for GCT, the flaw maps), side by
+side, exactly as the training-time SemiVisualizationHook draws them.
+
+  python tools/visualize_semi.py CONFIG CHECKPOINT --out vis/ \
+      [--batches 2] [--max-images 4] [--iter N] [--cfg-options k=v ...]
+
+The method runs its own loss() on batches of the training dataloader (same
+pipelines, same code path); ``--iter`` sets the iteration that ramp-ups and
+warm-ups see (default: the checkpoint's).
+"""
+import argparse
+import os
+import os.path as osp
+
+import cv2
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.logging import MessageHub
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner, load_checkpoint
+
+import semiseg_mm  # noqa: F401
+from semiseg_mm.registry import MODELS
+from semiseg_mm.visualization import preprocessor_mean_std, render_panels
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('config')
+    p.add_argument('checkpoint')
+    p.add_argument('--out', required=True, help='output folder')
+    p.add_argument('--batches', type=int, default=1)
+    p.add_argument('--max-images', type=int, default=4)
+    p.add_argument('--iter', type=int, default=None,
+                   help='training iteration for ramp-ups (default: the '
+                   "checkpoint's)")
+    p.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    init_default_scope(cfg.get('default_scope', 'semiseg_mm'))
+    model = MODELS.build(cfg.model)
+    if not hasattr(model, 'record_vis'):
+        raise SystemExit(f'{type(model).__name__} is not a semi-supervised '
+                         'segmentor (no record_vis)')
+    ckpt = load_checkpoint(model, args.checkpoint, map_location='cpu')
+    it = args.iter if args.iter is not None else ckpt.get('meta', {}).get(
+        'iter', 0)
+    MessageHub.get_current_instance().update_info('iter', it)
+    model.train()
+    cfg.train_dataloader.num_workers = 0
+    cfg.train_dataloader.pop('persistent_workers', None)
+    loader = Runner.build_dataloader(cfg.train_dataloader, seed=0)
+    palette = loader.dataset.metainfo['palette']
+    mean, std = preprocessor_mean_std(model)
+    os.makedirs(args.out, exist_ok=True)
+    written = 0
+    for b, batch in enumerate(loader):
+        if b >= args.batches:
+            break
+        data = model.data_preprocessor(batch, training=True)
+        model.vis_request = True
+        with torch.no_grad():
+            model.loss(data['inputs'], data['data_samples'])
+        model.vis_request = False
+        if not model.vis_data:
+            raise SystemExit(
+                f'at iteration {it} {type(model).__name__} skips the '
+                'unlabelled images (supervised warm-up); pass a later --iter')
+        grid = render_panels(model.vis_data, palette, mean, std,
+                             args.max_images)
+        path = osp.join(args.out, f'semi_batch{b}.png')
+        cv2.imwrite(path, cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
+        written += 1
+        print(f'wrote {path}')
+    print(f'{written} picture(s) at iteration {it}')
+
+
+if __name__ == '__main__':
+    main()
