@@ -1,2 +1,4 @@
-"""Training machinery: hooks shared by the methods."""
+"""Training machinery shared by the methods: hooks, loops, optimisers."""
 from .hooks import *  # noqa: F401,F403
+from .optimizers import *  # noqa: F401,F403
+from .runner import *  # noqa: F401,F403

@@ -17,7 +17,7 @@ evaluate both. Plain mmseg checkpoints (no ``student.``/``teacher.`` key
 prefixes) load into every sub-model.
 """
 import copy
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -43,8 +43,9 @@ class SemiBaseSegmentor(BaseSegmentor):
         semi_test_cfg: ``predict_on``: which sub-model predicts (one of
             :attr:`predict_branches`; default the teacher if there is one).
             Teacher-student models are validated with
-            ``val_cfg = dict(type='mmdet.TeacherStudentValLoop')``, which
-            evaluates both and logs ``teacher/mIoU`` and ``student/mIoU``.
+            ``val_cfg = dict(type='mmdet.TeacherStudentValLoop')`` (logs
+            ``teacher/mIoU`` and ``student/mIoU``) or our
+            ``SubModelValLoop``, which evaluates every predict branch.
         data_preprocessor: normally ``mmdet.MultiBranchDataPreprocessor``
             around ``SegDataPreProcessor``.
         with_teacher: build an EMA teacher.
@@ -62,15 +63,14 @@ class SemiBaseSegmentor(BaseSegmentor):
                  with_teacher: bool = True) -> None:
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.student = MODELS.build(copy.deepcopy(segmentor))
         self.with_teacher = with_teacher
+        self._sub_models = tuple(self.build_sub_models(segmentor))
         if with_teacher:
-            self.teacher = MODELS.build(copy.deepcopy(segmentor))
             self.freeze(self.teacher)
         self.semi_train_cfg = ConfigDict(semi_train_cfg or {})
         self.semi_test_cfg = ConfigDict(semi_test_cfg or {})
-        self.semi_test_cfg.setdefault(
-            'predict_on', 'teacher' if with_teacher else 'student')
+        self.semi_test_cfg.setdefault('predict_on',
+                                      self.default_predict_on())
         self._check_predict_on(self.semi_test_cfg.predict_on)
         self.sup_weight = float(self.semi_train_cfg.get('sup_weight', 1.0))
         self.unsup_weight = float(
@@ -83,6 +83,19 @@ class SemiBaseSegmentor(BaseSegmentor):
     # ------------------------------------------------------------------ #
     # sub-models
     # ------------------------------------------------------------------ #
+    def build_sub_models(self, segmentor: dict) -> Tuple[str, ...]:
+        """Build the segmentation sub-models as attributes; return their
+        names. Default: ``student`` (+ ``teacher``). Methods with other
+        sub-models (GCT's two task models) override this."""
+        self.student = MODELS.build(copy.deepcopy(segmentor))
+        if not self.with_teacher:
+            return ('student', )
+        self.teacher = MODELS.build(copy.deepcopy(segmentor))
+        return ('student', 'teacher')
+
+    def default_predict_on(self) -> str:
+        return 'teacher' if self.with_teacher else 'student'
+
     @staticmethod
     def freeze(model: nn.Module) -> None:
         model.eval()
@@ -100,7 +113,7 @@ class SemiBaseSegmentor(BaseSegmentor):
 
     @property
     def num_classes(self) -> int:
-        return self.student.decode_head.num_classes
+        return getattr(self, self._sub_models[0]).decode_head.num_classes
 
     @property
     def predict_branches(self) -> Tuple[str, ...]:
@@ -161,8 +174,9 @@ class SemiBaseSegmentor(BaseSegmentor):
                     f'{branch!r} images (branches: {got}). Use a '
                     'SemiDataset with a MultiSourceSampler whose batch_size '
                     'equals train_dataloader.batch_size, MultiBranch '
-                    "pipelines producing 'sup'/'unsup_teacher'/"
-                    "'unsup_student', and mmdet.MultiBranchDataPreprocessor.")
+                    'pipelines producing '
+                    f"{'/'.join(repr(b) for b in self.train_branches)}, "
+                    'and mmdet.MultiBranchDataPreprocessor.')
 
     def sup_losses(self, losses: dict) -> dict:
         """Weight and prefix the supervised losses (``sup.*``)."""
@@ -203,9 +217,10 @@ class SemiBaseSegmentor(BaseSegmentor):
     # ------------------------------------------------------------------ #
     # checkpoints
     # ------------------------------------------------------------------ #
-    def sub_model_names(self) -> Sequence[str]:
-        """Sub-models a plain (un-prefixed) checkpoint is loaded into."""
-        return ('student', 'teacher') if self.with_teacher else ('student', )
+    def sub_model_names(self) -> Tuple[str, ...]:
+        """The segmentation sub-models; a plain (un-prefixed) checkpoint is
+        loaded into each."""
+        return self._sub_models
 
     def _load_from_state_dict(self, state_dict: dict, prefix: str,
                               local_metadata: dict, strict: bool,

@@ -1,0 +1,3 @@
+from .loops import SubModelValLoop
+
+__all__ = ['SubModelValLoop']
