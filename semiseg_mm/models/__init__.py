@@ -3,3 +3,4 @@ from .backbones import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .segmentors import *  # noqa: F401,F403
+from .wrappers import *  # noqa: F401,F403

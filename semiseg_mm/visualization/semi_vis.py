@@ -11,7 +11,8 @@ turns them into one image per sample, a row of panels, by kind:
 * (N, H, W) integer maps -> labels (palette, ignore index black),
 * (N, H, W) bool maps -> white/black masks (e.g. accepted pixels),
 * (N, H, W) or (N, 1, H, W) float maps -> heat maps in [0, 1] (confidence,
-  flaw maps, errors).
+  flaw maps, errors); NaN marks "no value" (e.g. an error map of an
+  unlabelled image) and is drawn grey.
 
 Rows of several samples are stacked into one grid image.
 """
@@ -23,6 +24,7 @@ import torch
 from torch import Tensor
 
 PANEL_MIN_SIZE = 128
+NO_DATA_GREY = 128
 
 
 def _to_uint8_image(img: Tensor, mean: Sequence[float],
@@ -43,9 +45,13 @@ def _labels(label: Tensor, palette: np.ndarray) -> np.ndarray:
 
 
 def _heat(values: Tensor) -> np.ndarray:
-    v = (values.float().clamp(0, 1).numpy() * 255).astype(np.uint8)
-    return cv2.cvtColor(cv2.applyColorMap(v, cv2.COLORMAP_JET),
-                        cv2.COLOR_BGR2RGB)
+    values = values.float()
+    missing = torch.isnan(values).numpy()
+    v = (values.nan_to_num(0.0).clamp(0, 1).numpy() * 255).astype(np.uint8)
+    out = cv2.cvtColor(cv2.applyColorMap(v, cv2.COLORMAP_JET),
+                       cv2.COLOR_BGR2RGB)
+    out[missing] = NO_DATA_GREY
+    return out
 
 
 def _mask(mask: Tensor) -> np.ndarray:

@@ -177,8 +177,24 @@ def flaw_target(probs: Tensor,
     Returns:
         (N, 1, H, W) target in [0, 1].
     """
-    d = flaw_distance(probs, gt, ignore_index)
-    d = gaussian_blur(d, odd_kernel_size(crop_size, blur_divisor))
+    return flaw_target_from_distance(
+        flaw_distance(probs, gt, ignore_index), crop_size, blur_divisor,
+        reblur_divisor, num_dilations)
+
+
+def flaw_target_from_distance(distance: Tensor,
+                              crop_size: int,
+                              blur_divisor: int = 8,
+                              reblur_divisor: int = 4,
+                              num_dilations: int = 1) -> Tensor:
+    """C(.) from an un-blurred per-pixel flaw ``distance`` (N, 1, H, W).
+
+    The smoothing half of :func:`flaw_target` (blur, ``num_dilations`` x
+    dilate + re-blur, per-sample min-max normalisation), for tasks whose
+    distance is not the classification one, e.g. the mean absolute error
+    over output channels of an image-regression task (GCT's denoising).
+    """
+    d = gaussian_blur(distance, odd_kernel_size(crop_size, blur_divisor))
     reblur = odd_kernel_size(crop_size, reblur_divisor)
     for _ in range(num_dilations):
         d = gaussian_blur(dilate3x3(d), reblur)
@@ -313,7 +329,7 @@ def flaw_detector_loss(flaw_pred: Tensor, target: Tensor) -> Tensor:
 __all__ = [
     'odd_kernel_size', 'gaussian_sigma', 'gaussian_kernel1d',
     'gaussian_blur', 'minmax_normalize', 'flaw_distance', 'dilate3x3',
-    'flaw_target', 'process_flaw_map', 'dynamic_consistency_masks',
-    'flaw_correction_mask', 'dynamic_consistency_loss',
-    'flaw_correction_loss', 'flaw_detector_loss'
+    'flaw_target', 'flaw_target_from_distance', 'process_flaw_map',
+    'dynamic_consistency_masks', 'flaw_correction_mask',
+    'dynamic_consistency_loss', 'flaw_correction_loss', 'flaw_detector_loss'
 ]

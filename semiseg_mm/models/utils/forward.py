@@ -45,9 +45,12 @@ def _sup_losses(segmentor: EncoderDecoder, feats: Sequence[Tensor],
     return losses
 
 
-def joint_forward(segmentor: EncoderDecoder, sup_inputs: Tensor,
+def joint_forward(segmentor: EncoderDecoder,
+                  sup_inputs: Tensor,
                   sup_samples: list,
-                  extra_inputs: Sequence[Tensor]) -> Tuple[dict, List[Tensor]]:
+                  extra_inputs: Sequence[Tensor],
+                  return_sup_logits: bool = False
+                  ) -> Tuple[dict, List[Tensor]]:
     """Supervised losses + full-resolution logits of ``extra_inputs``.
 
     Args:
@@ -56,6 +59,9 @@ def joint_forward(segmentor: EncoderDecoder, sup_inputs: Tensor,
         sup_samples: their data samples with ``gt_sem_seg``.
         extra_inputs: other batches (e.g. strong unlabelled views); each
             gets logits resized to its own input size.
+        return_sup_logits: also return the labelled images' full-resolution
+            logits, first in the list (GCT needs predictions on every
+            image).
 
     Returns:
         (mmseg loss dict with ``decode.*``/``aux*.*`` keys, [logits]).
@@ -64,16 +70,16 @@ def joint_forward(segmentor: EncoderDecoder, sup_inputs: Tensor,
     runs separately.
     """
     parts = [sup_inputs, *extra_inputs]
+    wanted = parts if return_sup_logits else list(extra_inputs)
     if len({p.shape[-2:] for p in parts}) != 1:
         losses = segmentor.loss(sup_inputs, sup_samples)
-        return losses, [full_res_logits(segmentor, x) for x in extra_inputs]
+        return losses, [full_res_logits(segmentor, x) for x in wanted]
     sizes = [p.shape[0] for p in parts]
     feats = segmentor.extract_feat(torch.cat(parts))
     logits = segmentor.decode_head.forward(feats).split(sizes)
     sup_feats = tuple(f[:sizes[0]] for f in feats)
     losses = _sup_losses(segmentor, sup_feats, logits[0], sup_samples)
-    extra = [
-        _resize_to(segmentor, lg, x)
-        for lg, x in zip(logits[1:], extra_inputs)
-    ]
-    return losses, extra
+    if not return_sup_logits:
+        logits = logits[1:]
+    return losses, [_resize_to(segmentor, lg, x)
+                    for lg, x in zip(logits, wanted)]
