@@ -88,7 +88,7 @@ OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor',
     parent=MMSEG_OPTIM_WRAPPER_CONSTRUCTORS,
     scope=_SCOPE,
-    locations=['mmseg.engine'])
+    locations=['semiseg_mm.engine', 'mmseg.engine'])
 PARAM_SCHEDULERS = Registry(
     'parameter scheduler',
     parent=MMSEG_PARAM_SCHEDULERS,

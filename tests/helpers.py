@@ -1,5 +1,6 @@
 """Helpers for tests that train configs in-process."""
 import os.path as osp
+import uuid
 from typing import Optional
 
 from mmengine.config import Config
@@ -43,8 +44,32 @@ def load_cfg(path: str, overrides: dict) -> Config:
 def train(cfg: Config, resume: bool = False):
     """Build a runner from ``cfg`` and train; returns the runner."""
     init_default_scope('semiseg_mm')
+    # MMEngine keeps visualizers (and their save_dir) as named singletons:
+    # a second runner in the same process would log into the first's folder
+    cfg.visualizer.name = f'visualizer_{uuid.uuid4().hex}'
     cfg.resume = resume
     cfg.launcher = 'none'
     runner = build_runner(cfg)
     runner.train()
     return runner
+
+
+def semi_overrides(data_root: str, work_dir: str, max_iters: int = 3,
+                   val: bool = True, labeled: int = 2,
+                   unlabeled: int = 2) -> dict:
+    """``synthetic_overrides`` for configs whose train set is a SemiDataset
+    (labelled + unlabelled sources, SemiSourceSampler)."""
+    opts = synthetic_overrides(data_root, work_dir, max_iters, val=val)
+    del opts['train_dataloader.dataset.data_root']
+    opts.update({
+        'train_dataloader.dataset.labeled.data_root': data_root,
+        'train_dataloader.dataset.unlabeled.data_root': data_root,
+        'train_dataloader.batch_size': labeled + unlabeled,
+        'train_dataloader.sampler.batch_size': labeled + unlabeled,
+        'train_dataloader.sampler.source_ratio': [labeled, unlabeled],
+    })
+    return opts
+
+
+def cfg_path(rel: str) -> str:
+    return osp.join(REPO, 'configs', rel)

@@ -366,3 +366,10 @@ register_entry(
         config='fixmatch/dilatedconvnet_synthetic_1-16.py',
         metric='teacher/mIoU',
         split_keys=SEMI_SPLIT_KEYS))
+register_entry(
+    Entry(
+        key='gct',
+        name='GCT, 1/16',
+        config='gct/dilatedconvnet_synthetic_1-16.py',
+        metric='model1/mIoU',
+        split_keys=SEMI_SPLIT_KEYS))

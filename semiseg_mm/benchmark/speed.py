@@ -1,0 +1,189 @@
+"""Iteration time, overhead and peak memory of a method's training step.
+
+For a config we time, on the same pre-loaded batches in one process:
+
+* ``method``: the method's full ``train_step`` (batch preprocessing,
+  forward, backward, optimiser step) plus, for teacher-student methods, the
+  EMA update of ``EMATeacherHook`` (also reported on its own);
+* ``reference``: batch preprocessing and the bare passes of the networks
+  the method runs on that batch (registered per method in
+  :data:`REFERENCES`), e.g. for Mean Teacher one student forward+backward
+  over labelled + strong views and one teacher forward over the weak views
+  (no optimiser step, no loss bookkeeping);
+
+``overhead = method / reference``. Peak memory is the growth of the
+process's peak resident set (CPU) or ``max_memory_allocated`` (CUDA) over
+the state after building the model and loading the batches; run each config
+in its own process (``tools/benchmark.py`` does) so peaks do not mix.
+"""
+import resource
+import statistics
+import time
+from typing import Callable, Dict, List, Optional
+
+import torch
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmengine.logging import MessageHub
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+
+from semiseg_mm.engine.hooks import EMATeacherHook, unwrap
+from semiseg_mm.registry import HOOKS, MODELS
+
+#: ``reference(model, data)``: the method's network passes on ``data``
+#: (preprocessed multi-branch batch), one training iteration's worth.
+REFERENCES: Dict[str, Callable] = {}
+
+
+def register_reference(*names: str) -> Callable:
+    def wrap(fn: Callable) -> Callable:
+        for n in names:
+            REFERENCES[n] = fn
+        return fn
+
+    return wrap
+
+
+def _fwd_bwd(model, x: torch.Tensor) -> None:
+    from semiseg_mm.models.utils import full_res_logits
+    logits = full_res_logits(model, x)
+    target = torch.randint(0, logits.shape[1], (x.shape[0], ) +
+                           logits.shape[2:])
+    F.cross_entropy(logits, target).backward()
+
+
+@register_reference('EncoderDecoder')
+def _supervised(model, data) -> None:
+    _fwd_bwd(model, data['inputs'])
+
+
+@register_reference('MeanTeacher', 'FixMatch')
+def _teacher_student(model, data) -> None:
+    from semiseg_mm.models.utils import full_res_logits
+    x = data['inputs']
+    _fwd_bwd(model.student, torch.cat([x['sup'], x['unsup_student']]))
+    source = model.teacher if model.with_teacher else model.student
+    with torch.no_grad():
+        full_res_logits(source, x['unsup_teacher'])
+
+
+@register_reference('GCT')
+def _gct(model, data) -> None:
+    """Task step: each task model forward+backward over labelled and
+    unlabelled images, with the flaw detector's forward (and backward into
+    the model) on its prediction; detector step: the detector forward+
+    backward on both models' (detached) predictions."""
+    from semiseg_mm.models.utils import full_res_logits
+    x = torch.cat([data['inputs']['sup'], data['inputs']['unsup']])
+    detector = unwrap(model.flaw_detector)
+    probs = []
+    for task_model in model.task_models():
+        logits = full_res_logits(task_model, x)
+        p = logits.softmax(dim=1)
+        target = torch.randint(0, logits.shape[1],
+                               (x.shape[0], ) + logits.shape[2:])
+        (F.cross_entropy(logits, target) +
+         detector(x, p).square().mean()).backward()
+        probs.append(p.detach())
+    for p in probs:
+        detector(x, p).square().mean().backward()
+
+
+def _peak_bytes() -> int:
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _ema_hook(cfg: Config, model) -> Optional[EMATeacherHook]:
+    for h in cfg.get('custom_hooks', []):
+        if h.get('type') == 'EMATeacherHook':
+            hook = HOOKS.build(dict(h))
+            fake = type('R', (), {'model': model, 'iter': 0})()
+            hook.before_train(fake)
+            return hook
+    return None
+
+
+def measure(config: str,
+            iters: int = 20,
+            warmup: int = 5,
+            cfg_options: Optional[dict] = None) -> dict:
+    """Time and memory of one config's training iteration (see module)."""
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    init_default_scope(cfg.get('default_scope', 'semiseg_mm'))
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    model = MODELS.build(cfg.model).to(device)
+    model.init_weights()
+    model.train()
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    cfg.train_dataloader.num_workers = 0
+    cfg.train_dataloader.pop('persistent_workers', None)
+    loader = Runner.build_dataloader(cfg.train_dataloader, seed=0)
+    it = iter(loader)
+    batches = [next(it) for _ in range(warmup + iters)]
+    # past any warm-up / ramp-up, so the unlabelled work is done
+    MessageHub.get_current_instance().update_info(
+        'iter', cfg.train_cfg.get('max_iters', 10**6) // 2)
+    hook = _ema_hook(cfg, model)
+    base_mem = _peak_bytes()
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+        base_mem = torch.cuda.max_memory_allocated()
+
+    def sync():
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+
+    method_t: List[float] = []
+    ema_t: List[float] = []
+    for i, batch in enumerate(batches):
+        sync()
+        t0 = time.perf_counter()
+        model.train_step(batch, optim)
+        sync()
+        t1 = time.perf_counter()
+        if hook is not None:
+            hook.update(hook.momentum)
+        sync()
+        t2 = time.perf_counter()
+        if i >= warmup:
+            method_t.append(t1 - t0)
+            ema_t.append(t2 - t1)
+    peak = _peak_bytes() - base_mem
+
+    name = type(unwrap(model)).__name__
+    ref_fn = REFERENCES.get(name)
+    ref_t: List[float] = []
+    if ref_fn is not None:
+        for i, batch in enumerate(batches):
+            optim.zero_grad()
+            sync()
+            t0 = time.perf_counter()
+            ref_fn(model, model.data_preprocessor(batch, training=True))
+            sync()
+            if i >= warmup:
+                ref_t.append(time.perf_counter() - t0)
+    optim.zero_grad()
+    med = statistics.median
+    method = med(method_t) + (med(ema_t) if ema_t else 0.0)
+    result = dict(
+        config=config,
+        model=name,
+        threads=torch.get_num_threads(),
+        device=device,
+        iter_s=method,
+        train_step_s=med(method_t),
+        ema_s=med(ema_t) if hook is not None else None,
+        reference_s=med(ref_t) if ref_t else None,
+        peak_mib=max(peak, 0) / 2**20)
+    result['overhead'] = (method / result['reference_s']
+                          if result['reference_s'] else None)
+    result['ema_share'] = (result['ema_s'] / method
+                           if result['ema_s'] is not None else None)
+    return result
+

@@ -1,0 +1,121 @@
+"""Speed and memory of training iterations (see semiseg_mm/benchmark/speed.py).
+
+Each config runs in its own process (so peak memory is its own); the table
+gives the iteration time, the time of the same networks' bare passes on the
+same batch (overhead = iteration / passes), the EMA update's share, and
+time/peak memory relative to the supervised baseline.
+
+  python tools/benchmark.py configs/mean_teacher/dilatedconvnet_synthetic_1-16.py \
+      configs/fixmatch/dilatedconvnet_synthetic_1-16.py \
+      --baseline configs/supervised/dilatedconvnet_synthetic_1-16.py \
+      --threads 1 --iters 30 [--write-docs]
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import tempfile
+
+from tqdm import tqdm
+
+HERE = osp.dirname(osp.abspath(__file__))
+REPO = osp.dirname(HERE)
+DOC = osp.join(REPO, 'docs', 'benchmarks.md')
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('configs', nargs='+')
+    p.add_argument('--baseline', default=None,
+                   help='supervised config the others are compared with')
+    p.add_argument('--iters', type=int, default=20)
+    p.add_argument('--warmup', type=int, default=5)
+    p.add_argument('--threads', type=int, default=1)
+    p.add_argument('--write-docs', action='store_true')
+    p.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
+    p.add_argument('--out', default=None, help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def run_child(args) -> None:
+    import torch
+    torch.set_num_threads(args.threads)
+    import semiseg_mm  # noqa: F401
+    from semiseg_mm.benchmark.speed import measure
+    result = measure(args.configs[0], args.iters, args.warmup)
+    with open(args.out, 'w') as f:
+        json.dump(result, f)
+
+
+def measure_in_subprocess(config: str, args) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = osp.join(tmp, 'result.json')
+        env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+        cmd = [
+            sys.executable, __file__, config, '--child', '--out', out,
+            '--iters', str(args.iters), '--warmup', str(args.warmup),
+            '--threads', str(args.threads)
+        ]
+        r = subprocess.run(cmd, env=env, capture_output=True, text=True,
+                           cwd=os.getcwd())
+        if r.returncode != 0:
+            raise SystemExit(f'benchmark of {config} failed:\n'
+                             f'{r.stderr[-3000:]}')
+        with open(out) as f:
+            return json.load(f)
+
+
+def fmt(v, spec='.3f', suffix=''):
+    return '-' if v is None else f'{v:{spec}}{suffix}'
+
+
+def table(results, baseline) -> str:
+    lines = [
+        '| config | model | s/iter | bare passes s | overhead | EMA share '
+        '| x sup time | peak MiB | x sup memory |',
+        '|---|---|---|---|---|---|---|---|---|'
+    ]
+    for r in results:
+        rel_t = r['iter_s'] / baseline['iter_s'] if baseline else None
+        rel_m = (r['peak_mib'] / baseline['peak_mib']
+                 if baseline and baseline['peak_mib'] > 0 else None)
+        share = None if r['ema_share'] is None else 100 * r['ema_share']
+        lines.append(
+            f"| `{osp.relpath(r['config'], REPO)}` | {r['model']} | "
+            f"{r['iter_s']:.3f} | {fmt(r['reference_s'])} | "
+            f"{fmt(r['overhead'], '.2f', 'x')} | {fmt(share, '.1f', ' %')} | "
+            f"{fmt(rel_t, '.2f', 'x')} | {r['peak_mib']:.0f} | "
+            f"{fmt(rel_m, '.2f', 'x')} |")
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.child:
+        run_child(args)
+        return
+    configs = ([args.baseline] if args.baseline else []) + args.configs
+    results = []
+    for cfg in tqdm(configs, desc='benchmark', unit='config'):
+        results.append(measure_in_subprocess(osp.abspath(cfg), args))
+    baseline = results[0] if args.baseline else None
+    import torch
+    header = (f'{results[0]["device"]}, {args.threads} thread(s), median of '
+              f'{args.iters} iterations after {args.warmup} warm-up; torch '
+              f'{torch.__version__}; `python tools/benchmark.py ' +
+              ' '.join(argv if argv is not None else sys.argv[1:]) + '`')
+    text = header + '\n\n' + table(results, baseline)
+    print('\n' + text + '\n')
+    if args.write_docs:
+        from semiseg_mm.benchmark.label_efficiency import replace_block
+        with open(DOC) as f:
+            doc = f.read()
+        with open(DOC, 'w') as f:
+            f.write(replace_block(doc, 'speed', text))
+        print(f'wrote {DOC}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,111 @@
+"""Regenerate configs/<method>/metafile.yml (mmseg's model-index format)
+from the configs themselves, keeping the Results recorded in the existing
+metafile (only numbers produced by commands in this repository go there).
+
+  python tools/misc/write_metafiles.py supervised mean_teacher fixmatch
+"""
+import argparse
+import glob
+import os.path as osp
+
+import yaml
+from mmengine.config import Config
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+COLLECTIONS = {
+    'supervised': ('Supervised', 'DeepLab: Semantic Image Segmentation with '
+                   'Deep Convolutional Nets, Atrous Convolution, and Fully '
+                   'Connected CRFs', 'https://arxiv.org/abs/1606.00915'),
+    'mean_teacher': ('MeanTeacher', 'Mean teachers are better role models: '
+                     'Weight-averaged consistency targets improve '
+                     'semi-supervised deep learning results',
+                     'https://arxiv.org/abs/1703.01780'),
+    'fixmatch': ('FixMatch', 'Revisiting Weak-to-Strong Consistency in '
+                 'Semi-Supervised Semantic Segmentation (UniMatch; FixMatch '
+                 'baseline)', 'https://arxiv.org/abs/2208.09910'),
+    'gct': ('GCT', 'Guided Collaborative Training for Pixel-wise '
+            'Semi-supervised Learning', 'https://arxiv.org/abs/2008.05258'),
+}
+
+
+def dataset_name(cfg: Config) -> str:
+    text = cfg.pretty_text
+    if 'Cityscapes' in text:
+        return 'Cityscapes'
+    if 'PascalVOC' in text:
+        return 'Pascal VOC 2012 + Aug'
+    return 'Synthetic shapes'
+
+
+def architecture(cfg: Config) -> list:
+    model = cfg.model
+    seg = model.get('segmentor', model)
+    parts = [seg.backbone.type]
+    if 'depth' in seg.backbone:
+        parts[0] += f"-{seg.backbone.depth}"
+    parts.append(seg.decode_head.type)
+    return parts
+
+
+def entry(method: str, path: str, old: dict) -> dict:
+    cfg = Config.fromfile(path)
+    rel = osp.relpath(path, REPO)
+    name = osp.splitext(osp.basename(path))[0]
+    loader = cfg.train_dataloader
+    meta = {
+        'Training Data': dataset_name(cfg),
+        'Batch Size': loader.batch_size,
+        'Iterations': cfg.train_cfg.max_iters,
+        'Architecture': architecture(cfg),
+    }
+    out = {
+        'Name': f'{method}_{name}',
+        'In Collection': COLLECTIONS[method][0],
+        'Config': rel,
+        'Metadata': meta,
+    }
+    if old.get('Results'):
+        out['Results'] = old['Results']
+    return out
+
+
+def write(method: str) -> None:
+    folder = osp.join(REPO, 'configs', method)
+    path = osp.join(folder, 'metafile.yml')
+    old = {}
+    if osp.isfile(path):
+        with open(path) as f:
+            for m in (yaml.safe_load(f) or {}).get('Models', []) or []:
+                old[m['Config']] = m
+    coll, title, url = COLLECTIONS[method]
+    data = {
+        'Collections': [{
+            'Name': coll,
+            'License': 'Apache License 2.0',
+            'Paper': {
+                'Title': title,
+                'URL': url
+            },
+            'README': f'configs/{method}/README.md',
+            'Frameworks': ['PyTorch'],
+        }],
+        'Models': [
+            entry(method, p, old.get(osp.relpath(p, REPO), {}))
+            for p in sorted(glob.glob(osp.join(folder, '*.py')))
+        ],
+    }
+    with open(path, 'w') as f:
+        yaml.safe_dump(data, f, sort_keys=False, width=79)
+    print(f'wrote {path} ({len(data["Models"])} models)')
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('methods', nargs='+', choices=sorted(COLLECTIONS))
+    for method in p.parse_args().methods:
+        write(method)
+
+
+if __name__ == '__main__':
+    main()
