@@ -84,3 +84,16 @@ def test_detection_set_is_coco(tmp_path):
         a['image_id'] in ids and a['bbox'][2] > 0 and a['bbox'][3] > 0
         for a in coco['annotations'])
     assert osp.isfile(osp.join(root, 'images/val', '00001.png'))
+
+
+def test_class_texture_families():
+    """Objects show their class's texture family most of the time."""
+    from semiseg_mm.datasets.synthetic import _texture_kind, CLASS_TEXTURE
+    rng = _rng(0, 'train', 0)
+    style = SceneStyle(class_texture_prob=0.75)
+    for cls, family in CLASS_TEXTURE.items():
+        kinds = [_texture_kind(cls, style, rng) for _ in range(400)]
+        # 0.75 + 0.25 / 4 of the draws are the class's family
+        assert 0.75 < kinds.count(family) / 400 < 0.88
+    flat = SceneStyle(flat_shading=True)
+    assert {_texture_kind(3, flat, rng) for _ in range(20)} == {'flat'}

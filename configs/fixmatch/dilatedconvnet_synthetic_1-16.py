@@ -1,7 +1,7 @@
-# FixMatch-style pseudo-labelling on 1/16 of the synthetic labels (100
-# labelled + 1500 unlabelled images, 8 + 8 per batch), same model and
+# FixMatch-style pseudo-labelling on 1/16 of the synthetic labels (300
+# labelled + 4500 unlabelled images, 8 + 8 per batch), same model and
 # schedule as supervised/dilatedconvnet_synthetic_1-16.py: EMA-teacher
-# pseudo-labels on the weak view, confidence >= 0.95, CE on the strong
+# pseudo-labels on the weak view, confidence >= 0.9, CE on the strong
 # (colour/grayscale/blur + CutMix) view.
 _base_ = [
     '../_base_/models/dilated_convnet.py',

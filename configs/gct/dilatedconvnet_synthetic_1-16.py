@@ -1,4 +1,4 @@
-# GCT on 1/16 of the synthetic labels (100 labelled + 1500 unlabelled
+# GCT on 1/16 of the synthetic labels (300 labelled + 4500 unlabelled
 # images, 8 + 8 per batch, one flipped view per image): two DilatedConvNet
 # task models (separately initialised) and a flaw detector, same model and
 # schedule as supervised/dilatedconvnet_synthetic_1-16.py. The task models
@@ -6,7 +6,7 @@
 # which suits pretrained ResNets); the flaw detector PixelSSL's Adam 1e-4,
 # betas (0.9, 0.99), poly 0.9. GCT's hyperparameters are METHODS.md's
 # defaults; the sigmoid ramp-up lasts 3 epochs of the unlabelled set
-# (PixelSSL): 3 x ceil(1500 / 8) = 564 iterations. Model 1 predicts.
+# (PixelSSL): 3 x ceil(4500 / 8) = 1689 iterations. Model 1 predicts.
 # Flaw detector scaled to 64 px images: with PixelSSL's strides its last
 # feature map is 1x1 at 64 px (one flaw value per image, upsampled: no
 # spatial flaw map), so two stride-2 convs become stride 1 (output 5x5;
@@ -39,7 +39,7 @@ model = dict(
         lambda_fc=1.0,
         fd_weight=10.0,
         clear_threshold=0.1,
-        rampup=dict(kind='sigmoid', rampup_iters=564, start_iters=0)),
+        rampup=dict(kind='sigmoid', rampup_iters=1689, start_iters=0)),
     semi_test_cfg=dict(predict_on='model1'))
 train_dataloader = dict(
     dataset=dict(

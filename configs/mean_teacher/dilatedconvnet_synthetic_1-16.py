@@ -1,4 +1,4 @@
-# Mean Teacher on 1/16 of the synthetic labels (100 labelled + 1500
+# Mean Teacher on 1/16 of the synthetic labels (300 labelled + 4500
 # unlabelled images, 8 + 8 per batch), same model and schedule as
 # supervised/dilatedconvnet_synthetic_1-16.py. The EMA teacher predicts.
 _base_ = [

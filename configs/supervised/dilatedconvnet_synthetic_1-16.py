@@ -1,4 +1,4 @@
-# Supervised-only baseline on 1/16 of the synthetic labels (100 images): the
+# Supervised-only baseline on 1/16 of the synthetic labels (300 images): the
 # lower bound every semi-supervised method is compared with.
 _base_ = [
     '../_base_/models/dilated_convnet.py', '../_base_/datasets/synthetic.py',

@@ -11,10 +11,13 @@ image does not depend on how many others are generated):
   statistics, for unsupervised domain adaptation;
 * :func:`make_detection_set`: the same scenes with COCO-format boxes.
 
-Classes are told apart by shape; colour, texture, scale, rotation, clutter
-and background vary per object/image and carry no class information, so a
-model trained on few labelled images generalises poorly while the
-unlabelled images still cover the variation.
+Classes are told apart by shape and, less reliably, by texture: each class
+has a texture family (flat, stripes, checker, dots) that its objects show
+with probability ``class_texture_prob`` (otherwise a random family), as real
+classes differ in appearance as well as outline. Colour, texture period and
+orientation, scale, rotation, clutter and background vary per object/image
+and carry no class information, so a model trained on few labelled images
+generalises poorly while the unlabelled images cover the variation.
 """
 import json
 import math
@@ -30,7 +33,16 @@ CLASSES: Tuple[str, ...] = ('background', 'disc', 'square', 'triangle',
                             'ring', 'cross')
 PALETTE: List[List[int]] = [[0, 0, 0], [230, 25, 75], [60, 180, 75],
                             [255, 225, 25], [0, 130, 200], [245, 130, 48]]
-FORMAT_VERSION = 1
+TEXTURES: Tuple[str, ...] = ('flat', 'stripes', 'checker', 'dots')
+#: the texture family of each object class (index into CLASSES)
+CLASS_TEXTURE: Dict[int, str] = {
+    1: 'flat',
+    2: 'stripes',
+    3: 'checker',
+    4: 'flat',
+    5: 'dots'
+}
+FORMAT_VERSION = 2
 META_FILE = 'meta.json'
 _SPLIT_IDS = {'train': 0, 'val': 1, 'test': 2}
 
@@ -43,8 +55,9 @@ class SceneStyle:
     max_objects: int = 4
     min_radius: float = 7.0
     max_radius: float = 16.0
-    # probability of a textured (striped/checkered) object instead of flat
-    texture_prob: float = 0.5
+    # probability that an object shows its class's texture family
+    # (CLASS_TEXTURE); otherwise the family is drawn uniformly from TEXTURES
+    class_texture_prob: float = 0.75
     # background: low-frequency colour field amplitude and pixel noise std
     bg_field_amp: float = 60.0
     noise_std: float = 8.0
@@ -61,7 +74,7 @@ class SceneStyle:
 @dataclass
 class SegSetSpec:
     """Size and look of a generated segmentation set."""
-    num_train: int = 1600
+    num_train: int = 4800
     num_val: int = 200
     seed: int = 0
     style: SceneStyle = field(default_factory=SceneStyle)
@@ -137,17 +150,35 @@ def _contrasting_colour(under: np.ndarray, style: SceneStyle,
     return colour
 
 
-def _texture(size: int, rng: np.random.Generator) -> np.ndarray:
-    """A [0, 1] pattern (stripes or checker) of random period/orientation."""
+def _texture(kind: str, size: int, rng: np.random.Generator) -> np.ndarray:
+    """A {0, 1} pattern of the given family with random period/orientation
+    (``flat``: all ones)."""
+    if kind == 'flat':
+        return np.ones((size, size), np.float32)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
     period = rng.uniform(3.0, 7.0)
     theta = rng.uniform(0, np.pi)
     u = xx * math.cos(theta) + yy * math.sin(theta)
-    if rng.random() < 0.5:
-        return (np.sin(2 * np.pi * u / period) > 0).astype(np.float32)
     v = -xx * math.sin(theta) + yy * math.cos(theta)
-    return ((np.floor(u / period) + np.floor(v / period)) % 2).astype(
-        np.float32)
+    if kind == 'stripes':
+        return (np.sin(2 * np.pi * u / period) > 0).astype(np.float32)
+    if kind == 'checker':
+        return ((np.floor(u / period) + np.floor(v / period)) % 2).astype(
+            np.float32)
+    if kind == 'dots':
+        du = u / period - np.floor(u / period) - 0.5
+        dv = v / period - np.floor(v / period) - 0.5
+        return (du**2 + dv**2 < 0.09).astype(np.float32)
+    raise ValueError(f'unknown texture {kind!r}; expected one of {TEXTURES}')
+
+
+def _texture_kind(cls: int, style: SceneStyle,
+                  rng: np.random.Generator) -> str:
+    if style.flat_shading:
+        return 'flat'
+    if rng.random() < style.class_texture_prob:
+        return CLASS_TEXTURE[cls]
+    return TEXTURES[int(rng.integers(len(TEXTURES)))]
 
 
 def _draw_distractors(img: np.ndarray, style: SceneStyle,
@@ -211,13 +242,14 @@ def render_scene(style: SceneStyle, rng: np.random.Generator
             continue
         under = img[mask].mean(0)
         colour = _contrasting_colour(under, style, rng)
-        if not style.flat_shading and rng.random() < style.texture_prob:
+        kind = _texture_kind(int(cls), style, rng)
+        if kind == 'flat':
+            img[mask] = colour
+        else:
             second = _contrasting_colour(under, style, rng)
-            tex = _texture(size, rng)[..., None]
+            tex = _texture(kind, size, rng)[..., None]
             paint = colour * tex + second * (1 - tex)
             img[mask] = paint[mask]
-        else:
-            img[mask] = colour
         label[mask] = cls
         instance[mask] = k
     objects = []
@@ -318,8 +350,7 @@ def make_segmentation_set(root: str,
     return meta
 
 
-SOURCE_STYLE = SceneStyle(
-    flat_shading=True, noise_std=0.0, bg_field_amp=0.0, texture_prob=0.0)
+SOURCE_STYLE = SceneStyle(flat_shading=True, noise_std=0.0, bg_field_amp=0.0)
 TARGET_STYLE = SceneStyle(hue_shift=60, blur_sigma=0.8, noise_std=14.0)
 
 

@@ -1,4 +1,4 @@
-# The procedural shapes set (`python tools/make_synthetic.py`): 1600 train /
+# The procedural shapes set (`python tools/make_synthetic.py`): 4800 train /
 # 200 val images of 64x64 px, 6 classes. The labelled subset comes from a
 # split file written by make_synthetic.py (`splits/<1-16>_seed<k>/`).
 dataset_type = 'SyntheticShapesDataset'
