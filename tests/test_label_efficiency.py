@@ -51,7 +51,7 @@ def test_gap_and_table():
     ]
     table = le.markdown_table(rows)
     assert '| FixMatch, 1/16 |' in table and '| 47.00 ± 1.41 |' in table
-    assert '| 40 % |' in table  # (47 - 31) / (70 - 31)
+    assert '| 41 % |' in table  # (47 - 31) / (70 - 31) = 41.03 %
     text = le.replace_block('a\n<!-- x:start -->\nold\n<!-- x:end -->\nb',
                             'x', 'new')
     assert text == 'a\n<!-- x:start -->\nnew\n<!-- x:end -->\nb'

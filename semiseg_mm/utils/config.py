@@ -24,6 +24,17 @@ def register_package() -> None:
     MODULE2PACKAGE.setdefault(PACKAGE, PACKAGE)
     if not getattr(Config.fromfile, '_accepts_package_prefix', False):
         Config.fromfile = staticmethod(_package_aware(Config.fromfile))
+    # MMEngine finds a package's ``.mim`` folder through
+    # ``pkg_resources.get_distribution(pkg).location``. For a PEP 660
+    # editable install that is site-packages, where only a finder hook
+    # lives, so ``_base_ = ['semiseg_mm::...']`` would look in a folder that
+    # does not exist. Answer for our package with the imported package's
+    # folder (identical to MMEngine's answer for a regular install).
+    import mmengine.config.config as config_module
+    if not getattr(config_module.get_installed_path, '_knows_semiseg_mm',
+                   False):
+        config_module.get_installed_path = _installed_path_aware(
+            config_module.get_installed_path)
 
 
 def _package_aware(fromfile: Callable) -> Callable:
@@ -35,6 +46,18 @@ def _package_aware(fromfile: Callable) -> Callable:
         return fromfile(filename, *args, **kwargs)
 
     wrapper._accepts_package_prefix = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _installed_path_aware(get_installed_path: Callable) -> Callable:
+
+    @functools.wraps(get_installed_path)
+    def wrapper(package: str) -> str:
+        if package == PACKAGE:
+            return _PKG_ROOT
+        return get_installed_path(package)
+
+    wrapper._knows_semiseg_mm = True  # type: ignore[attr-defined]
     return wrapper
 
 
