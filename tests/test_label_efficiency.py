@@ -25,6 +25,32 @@ def test_every_entry_builds_a_run_config(tmp_path):
             assert node == template.format(seed=2)
 
 
+def test_cache_key_ignores_work_dir_only(tmp_path):
+    entry = le.ENTRIES['sup_1-16']
+    a = le.make_run_config(entry, 0, config_root(), 300, str(tmp_path / 'a'))
+    b = le.make_run_config(entry, 0, config_root(), 300, str(tmp_path / 'b'))
+    c = le.make_run_config(entry, 1, config_root(), 300, str(tmp_path / 'a'))
+    d = le.make_run_config(entry, 0, config_root(), 200, str(tmp_path / 'a'))
+    assert a.work_dir != b.work_dir
+    assert le.config_digest(a) == le.config_digest(b)
+    assert len({le.config_digest(x) for x in (a, c, d)}) == 3
+
+
+def test_longest_runs_start_first_results_keep_order(tmp_path, monkeypatch):
+    started = []
+
+    def fake_run_one(entry, seed, *args):
+        started.append(entry.key)
+        return le.RunResult(entry.key, seed, 50.0, 1.0)
+
+    monkeypatch.setattr(le, 'run_one', fake_run_one)
+    entries = [le.ENTRIES[k] for k in ('sup_1-16', 'gct', 'mean_teacher')]
+    results = le.run_benchmark(entries, [0], '', '', '', '', jobs=1,
+                               progress=False)
+    assert started == ['gct', 'mean_teacher', 'sup_1-16']
+    assert [r.entry for r in results] == ['sup_1-16', 'gct', 'mean_teacher']
+
+
 def test_schedule_scaling_covers_rampups():
     cfg = dict(
         train_cfg=dict(max_iters=3000, val_interval=3000),

@@ -48,6 +48,8 @@ class Entry:
             value template, e.g. ``{'train_dataloader.dataset.ann_file':
             'splits/1-16_seed{seed}/labeled.txt'}``: each seed trains on
             its own split.
+        cost: rough time per iteration relative to supervised training;
+            the longest runs start first so parallel jobs end together.
     """
     key: str
     name: str
@@ -55,6 +57,7 @@ class Entry:
     role: str = 'method'
     metric: str = 'mIoU'
     split_keys: Dict[str, str] = field(default_factory=dict)
+    cost: float = 1.0
 
     def __post_init__(self):
         if self.role not in ROLES:
@@ -81,7 +84,7 @@ class Preset:
 
 PRESETS = {
     # `make demo`: one seed, a short schedule; fits ~10 min on 2 cores
-    'demo': Preset(seeds=(0, ), max_iters=1000),
+    'demo': Preset(seeds=(0, ), max_iters=400),
     # the recorded benchmark: the configs' schedule, three seeds
     'full': Preset(seeds=(0, 1, 2)),
 }
@@ -157,6 +160,14 @@ class RunResult:
     seconds: float
 
 
+def config_digest(cfg: Config) -> str:
+    """Cache key of a run: the config's text without ``work_dir``, so a
+    benchmark folder that is moved or copied keeps its finished runs."""
+    cfg = cfg.copy()
+    cfg.pop('work_dir', None)
+    return hashlib.sha1(cfg.pretty_text.encode()).hexdigest()
+
+
 def run_one(entry: Entry, seed: int, config_root: str, train_script: str,
             max_iters: Optional[int], out_root: str,
             data_root: str) -> RunResult:
@@ -165,8 +176,7 @@ def run_one(entry: Entry, seed: int, config_root: str, train_script: str,
     os.makedirs(run_dir, exist_ok=True)
     cfg = make_run_config(entry, seed, config_root, max_iters,
                           osp.join(run_dir, 'work'))
-    text = cfg.pretty_text
-    digest = hashlib.sha1(text.encode()).hexdigest()
+    digest = config_digest(cfg)
     result_file = osp.join(run_dir, 'result.json')
     if osp.isfile(result_file):
         with open(result_file) as f:
@@ -215,7 +225,9 @@ def run_benchmark(entries: Sequence[Entry],
                   jobs: int = 2,
                   progress: bool = True) -> List[RunResult]:
     """Train every (entry, seed), ``jobs`` processes at a time."""
-    tasks = [(e, s) for e in entries for s in seeds]
+    # longest first (stable: equal costs keep the given order)
+    tasks = sorted([(e, s) for e in entries for s in seeds],
+                   key=lambda t: -t[0].cost)
     from tqdm import tqdm
     bar = tqdm(total=len(tasks), desc='label-efficiency runs', unit='run',
                disable=not progress)
@@ -233,7 +245,9 @@ def run_benchmark(entries: Sequence[Entry],
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         results = list(pool.map(work, tasks))
     bar.close()
-    return results
+    order = {(e.key, s): i for i, (e, s) in enumerate(
+        (e, s) for e in entries for s in seeds)}
+    return sorted(results, key=lambda r: order[(r.entry, r.seed)])
 
 
 @dataclass
@@ -358,18 +372,21 @@ register_entry(
         name='Mean Teacher, 1/16',
         config='mean_teacher/dilatedconvnet_synthetic_1-16.py',
         metric='teacher/mIoU',
-        split_keys=SEMI_SPLIT_KEYS))
+        split_keys=SEMI_SPLIT_KEYS,
+        cost=2.2))
 register_entry(
     Entry(
         key='fixmatch',
         name='FixMatch, 1/16',
         config='fixmatch/dilatedconvnet_synthetic_1-16.py',
         metric='teacher/mIoU',
-        split_keys=SEMI_SPLIT_KEYS))
+        split_keys=SEMI_SPLIT_KEYS,
+        cost=2.2))
 register_entry(
     Entry(
         key='gct',
         name='GCT, 1/16',
         config='gct/dilatedconvnet_synthetic_1-16.py',
         metric='model1/mIoU',
-        split_keys=SEMI_SPLIT_KEYS))
+        split_keys=SEMI_SPLIT_KEYS,
+        cost=5.0))
