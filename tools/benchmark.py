@@ -85,7 +85,7 @@ def table(results, baseline) -> str:
         lines.append(
             f"| `{osp.relpath(r['config'], REPO)}` | {r['model']} | "
             f"{r['iter_s']:.3f} | {fmt(r['reference_s'])} | "
-            f"{fmt(r['overhead'], '.2f', 'x')} | {fmt(share, '.1f', ' %')} | "
+            f"{fmt(r['overhead'], '.2f', 'x')} | {fmt(share, '.2f', ' %')} | "
             f"{fmt(rel_t, '.2f', 'x')} | {r['peak_mib']:.0f} | "
             f"{fmt(rel_m, '.2f', 'x')} |")
     return '\n'.join(lines)

@@ -139,8 +139,13 @@ def measure(config: str,
         if torch.cuda.is_available():
             torch.cuda.synchronize()
 
+    name = type(unwrap(model)).__name__
+    ref_fn = REFERENCES.get(name)
+    # method and reference alternate batch by batch, so a change in the
+    # machine's load hits both sides of the ratio alike
     method_t: List[float] = []
     ema_t: List[float] = []
+    ref_t: List[float] = []
     for i, batch in enumerate(batches):
         sync()
         t0 = time.perf_counter()
@@ -154,13 +159,7 @@ def measure(config: str,
         if i >= warmup:
             method_t.append(t1 - t0)
             ema_t.append(t2 - t1)
-    peak = _peak_bytes() - base_mem
-
-    name = type(unwrap(model)).__name__
-    ref_fn = REFERENCES.get(name)
-    ref_t: List[float] = []
-    if ref_fn is not None:
-        for i, batch in enumerate(batches):
+        if ref_fn is not None:
             optim.zero_grad()
             sync()
             t0 = time.perf_counter()
@@ -168,6 +167,10 @@ def measure(config: str,
             sync()
             if i >= warmup:
                 ref_t.append(time.perf_counter() - t0)
+            optim.zero_grad()
+    # the reference runs a subset of the method's passes, so this peak is
+    # the method's
+    peak = _peak_bytes() - base_mem
     optim.zero_grad()
     med = statistics.median
     method = med(method_t) + (med(ema_t) if ema_t else 0.0)
