@@ -123,3 +123,39 @@ def test_deeplabv2_head_sums_branches():
     for conv in head.aspp:
         assert torch.all(conv.bias == 0)
         assert 0.005 < conv.weight.std().item() < 0.02
+
+
+VOC_SPLITS = {  # split: unlabelled images of the blended VOC aug split
+    '1-16': 9920, '1-8': 9259, '1-4': 7936, '1-2': 5291}
+
+
+@pytest.mark.parametrize('method,model,epochs', [
+    ('mean_teacher', 'deeplabv3plus-r101', {s: 80 for s in VOC_SPLITS}),
+    ('fixmatch', 'deeplabv3plus-r101', {s: 80 for s in VOC_SPLITS}),
+    ('gct', 'deeplabv2', {'1-16': 20, '1-8': 20, '1-4': 30, '1-2': 40}),
+])
+def test_voc_split_configs_change_split_and_schedule_together(
+        method, model, epochs):
+    """The 1/8..1/2 configs inherit the 1/16 one; each must point at its own
+    split and scale every iteration count from its unlabelled set."""
+    base = semiseg_mm.get_config(f'{method}/{model}_voc_1-16.py')
+    for split, n_unlab in VOC_SPLITS.items():
+        cfg = semiseg_mm.get_config(f'{method}/{model}_voc_{split}.py')
+        per_epoch = -(-n_unlab // 8)  # 2 + 2 images x 4 GPUs per iteration
+        max_iters = epochs[split] * per_epoch
+        ds = cfg.train_dataloader.dataset
+        assert ds.labeled.ann_file == f'splits/{split}_seed0/labeled.txt'
+        assert ds.unlabeled.ann_file == f'splits/{split}_seed0/unlabeled.txt'
+        assert cfg.train_cfg.max_iters == max_iters
+        assert cfg.train_cfg.val_interval == max_iters // 10
+        scheds = cfg.param_scheduler
+        scheds = sum(scheds.values(), []) if isinstance(scheds,
+                                                        dict) else scheds
+        assert scheds and all(s.end == max_iters for s in scheds)
+        rampup = cfg.model.semi_train_cfg.get('rampup')
+        if rampup is not None:  # ramp-up: 3 epochs of the unlabelled set
+            assert rampup.rampup_iters == 3 * per_epoch
+        # nothing else differs from the 1/16 config
+        for key in ('crop_size', 'optim_wrapper', 'custom_hooks'):
+            assert cfg.get(key) == base.get(key)
+        assert cfg.model.segmentor == base.model.segmentor
