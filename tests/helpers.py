@@ -3,7 +3,7 @@ import os.path as osp
 import uuid
 from typing import Optional
 
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
 from mmengine.registry import init_default_scope
 
 from semiseg_mm.utils.launch import build_runner
@@ -73,3 +73,27 @@ def semi_overrides(data_root: str, work_dir: str, max_iters: int = 3,
 
 def cfg_path(rel: str) -> str:
     return osp.join(REPO, 'configs', rel)
+
+
+def tiny_segmentor(num_classes: int = 3) -> dict:
+    """A two-layer DilatedConvNet + FCNHead EncoderDecoder (about 1k
+    parameters) for segmentor unit tests."""
+    return dict(
+        type='EncoderDecoder',
+        backbone=dict(
+            type='DilatedConvNet', stem_channels=4, channels=8,
+            dilations=(1, 2)),
+        decode_head=dict(
+            type='FCNHead',
+            in_channels=[4, 8],
+            in_index=[0, 1],
+            input_transform='resize_concat',
+            channels=8,
+            num_convs=1,
+            concat_input=False,
+            dropout_ratio=0,
+            num_classes=num_classes,
+            init_cfg=None,
+            loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0)),
+        train_cfg=ConfigDict(),
+        test_cfg=ConfigDict(mode='whole'))

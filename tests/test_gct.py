@@ -13,11 +13,11 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.config import ConfigDict
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from helpers import REPO, cfg_path, load_cfg, semi_overrides, train
+from helpers import (REPO, cfg_path, load_cfg, semi_overrides, tiny_segmentor,
+                     train)
 from semiseg_mm.engine.optimizers import MultiOptimWrapperConstructor
 from semiseg_mm.models.losses.gct import flaw_target_from_distance
 from semiseg_mm.models.utils import full_res_logits
@@ -27,26 +27,7 @@ GCT_CFG = cfg_path('gct/dilatedconvnet_synthetic_1-16.py')
 SIZE = 64  # the flaw detector needs >= 64 px
 
 
-def tiny(num_classes=3):
-    return dict(
-        type='EncoderDecoder',
-        backbone=dict(
-            type='DilatedConvNet', stem_channels=4, channels=8,
-            dilations=(1, 2)),
-        decode_head=dict(
-            type='FCNHead',
-            in_channels=[4, 8],
-            in_index=[0, 1],
-            input_transform='resize_concat',
-            channels=8,
-            num_convs=1,
-            concat_input=False,
-            dropout_ratio=0,
-            num_classes=num_classes,
-            init_cfg=None,
-            loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0)),
-        train_cfg=ConfigDict(),
-        test_cfg=ConfigDict(mode='whole'))
+tiny = tiny_segmentor
 
 
 PRE = dict(

@@ -19,6 +19,8 @@ from semiseg_mm.models.utils import (RampUp, cutmix_masks, mix,
                                      pseudo_labels, roll_partner, valid_mask)
 from semiseg_mm.registry import MODELS
 
+from helpers import tiny_segmentor
+
 # --------------------------------------------------------------------- #
 # EMA teacher
 # --------------------------------------------------------------------- #
@@ -282,25 +284,7 @@ def test_sampler_ratio_must_fit_batch(synthetic_root):
 # segmentor base
 # --------------------------------------------------------------------- #
 
-TINY = dict(
-    type='EncoderDecoder',
-    backbone=dict(
-        type='DilatedConvNet', stem_channels=4, channels=8,
-        dilations=(1, 2)),
-    decode_head=dict(
-        type='FCNHead',
-        in_channels=[4, 8],
-        in_index=[0, 1],
-        input_transform='resize_concat',
-        channels=8,
-        num_convs=1,
-        concat_input=False,
-        dropout_ratio=0,
-        num_classes=3,
-        init_cfg=None,
-        loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0)),
-    train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
+TINY = tiny_segmentor()
 PRE = dict(
     type='mmdet.MultiBranchDataPreprocessor',
     data_preprocessor=dict(type='SegDataPreProcessor', size=(16, 16)))
