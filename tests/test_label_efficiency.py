@@ -36,6 +36,25 @@ def test_cache_key_ignores_work_dir_only(tmp_path):
     assert len({le.config_digest(x) for x in (a, c, d)}) == 3
 
 
+def test_finished_run_needs_the_same_config(tmp_path):
+    import json
+    entry = le.ENTRIES['fixmatch']
+    assert le.finished_run(entry, 0, config_root(), 300, str(tmp_path)) is None
+    run_dir = tmp_path / 'fixmatch_seed0'
+    run_dir.mkdir()
+    cfg = le.make_run_config(entry, 0, config_root(), 300,
+                             str(run_dir / 'work'))
+    (run_dir / 'result.json').write_text(
+        json.dumps(dict(miou=61.5, seconds=60.0,
+                        config_sha1=le.config_digest(cfg))))
+    done = le.finished_run(entry, 0, config_root(), 300, str(tmp_path))
+    assert (done.entry, done.seed, done.miou) == ('fixmatch', 0, 61.5)
+    # another schedule is another run
+    assert le.finished_run(entry, 0, config_root(), 200, str(tmp_path)) is None
+    table = le.markdown_table(le.summarise([entry], [done]))
+    assert '| 61.50 (1 seed) | 61.5 |' in table
+
+
 def test_longest_runs_start_first_results_keep_order(tmp_path, monkeypatch):
     started = []
 

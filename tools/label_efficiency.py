@@ -38,6 +38,9 @@ def parse_args(argv=None):
                    help='default: work_dirs/label_efficiency/<preset>')
     p.add_argument('--jobs', type=int, default=2,
                    help='trainings in parallel (one thread each)')
+    p.add_argument('--report-only', action='store_true',
+                   help='train nothing: tabulate the runs already finished '
+                   'with the current configs (rows may have fewer seeds)')
     p.add_argument('--write-docs', action='store_true',
                    help='write the table into docs/benchmarks.md and the '
                    'plot into docs/figures/')
@@ -60,17 +63,32 @@ def main(argv=None):
     work = args.work_dir or osp.join('work_dirs', 'label_efficiency',
                                      args.preset)
     t0 = time.time()
-    results = le.run_benchmark(entries, seeds, config_root(),
-                               osp.join(HERE, 'train.py'), work,
-                               args.data_root, max_iters, args.jobs)
+    if args.report_only:
+        results, missing = [], []
+        for e in entries:
+            for s in seeds:
+                r = le.finished_run(e, s, config_root(), max_iters, work)
+                (results.append(r) if r is not None else missing.append(
+                    f'{e.key} seed {s}'))
+        if missing:
+            print(f'not finished (left out): {", ".join(missing)}')
+        if not results:
+            sys.exit(f'no finished runs in {work}')
+    else:
+        results = le.run_benchmark(entries, seeds, config_root(),
+                                   osp.join(HERE, 'train.py'), work,
+                                   args.data_root, max_iters, args.jobs)
     rows = le.summarise(entries, results)
     table = le.markdown_table(rows)
     iters = max_iters or 'config'
     command = ('python tools/label_efficiency.py ' +
                ' '.join(argv if argv is not None else sys.argv[1:]))
     header = (f'Synthetic set, DilatedConvNet, {iters} iterations, seeds '
-              f'{seeds}; `{command.strip()}`; total '
-              f'{(time.time() - t0) / 60:.1f} min on this machine.')
+              f'{seeds}; `{command.strip()}`')
+    header += ('; runs trained earlier by the same command without '
+               '`--report-only` (min/run: their training time).'
+               if args.report_only else
+               f'; total {(time.time() - t0) / 60:.1f} min on this machine.')
     print('\n' + header + '\n\n' + table + '\n')
     if args.write_docs:
         le.plot(rows, FIG, f'Label efficiency on the synthetic set '

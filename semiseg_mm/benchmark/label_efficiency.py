@@ -168,22 +168,37 @@ def config_digest(cfg: Config) -> str:
     return hashlib.sha1(cfg.pretty_text.encode()).hexdigest()
 
 
+def finished_run(entry: Entry, seed: int, config_root: str,
+                 max_iters: Optional[int],
+                 out_root: str) -> Optional[RunResult]:
+    """The result of an (entry, seed) run already trained with exactly the
+    config it would get now, else None."""
+    run_dir = osp.abspath(osp.join(out_root, f'{entry.key}_seed{seed}'))
+    result_file = osp.join(run_dir, 'result.json')
+    if not osp.isfile(result_file):
+        return None
+    cfg = make_run_config(entry, seed, config_root, max_iters,
+                          osp.join(run_dir, 'work'))
+    with open(result_file) as f:
+        cached = json.load(f)
+    if cached.get('config_sha1') != config_digest(cfg):
+        return None
+    return RunResult(entry.key, seed, cached['miou'], cached['seconds'])
+
+
 def run_one(entry: Entry, seed: int, config_root: str, train_script: str,
             max_iters: Optional[int], out_root: str,
             data_root: str) -> RunResult:
     """Train one (entry, seed) in a subprocess, or reuse its result."""
+    done = finished_run(entry, seed, config_root, max_iters, out_root)
+    if done is not None:
+        return done
     run_dir = osp.abspath(osp.join(out_root, f'{entry.key}_seed{seed}'))
     os.makedirs(run_dir, exist_ok=True)
     cfg = make_run_config(entry, seed, config_root, max_iters,
                           osp.join(run_dir, 'work'))
     digest = config_digest(cfg)
     result_file = osp.join(run_dir, 'result.json')
-    if osp.isfile(result_file):
-        with open(result_file) as f:
-            cached = json.load(f)
-        if cached.get('config_sha1') == digest:
-            return RunResult(entry.key, seed, cached['miou'],
-                             cached['seconds'])
     cfg_path = osp.join(run_dir, 'config.py')
     cfg.dump(cfg_path)
     # configs name data/synthetic relative to the working directory
@@ -299,8 +314,10 @@ def markdown_table(rows: Sequence[Row]) -> str:
         else:
             gap = 'n/a'
         seeds = ' / '.join(f'{m:.1f}' for m in r.mious)
+        spread = (f'± {r.std:.2f}'
+                  if len(r.mious) > 1 else '(1 seed)')
         lines.append(f'| {r.entry.name} | `{r.entry.config}` | {r.mean:.2f} '
-                     f'± {r.std:.2f} | {seeds} | {gap} | {r.minutes:.1f} |')
+                     f'{spread} | {seeds} | {gap} | {r.minutes:.1f} |')
     return '\n'.join(lines)
 
 
