@@ -68,8 +68,10 @@ def main(argv=None):
         for e in entries:
             for s in seeds:
                 r = le.finished_run(e, s, config_root(), max_iters, work)
-                (results.append(r) if r is not None else missing.append(
-                    f'{e.key} seed {s}'))
+                if r is None:
+                    missing.append(f'{e.key} seed {s}')
+                else:
+                    results.append(r)
         if missing:
             print(f'not finished (left out): {", ".join(missing)}')
         if not results:

@@ -168,36 +168,41 @@ def config_digest(cfg: Config) -> str:
     return hashlib.sha1(cfg.pretty_text.encode()).hexdigest()
 
 
+def _cached_result(entry: Entry, seed: int, run_dir: str,
+                   digest: str) -> Optional[RunResult]:
+    result_file = osp.join(run_dir, 'result.json')
+    if not osp.isfile(result_file):
+        return None
+    with open(result_file) as f:
+        cached = json.load(f)
+    if cached.get('config_sha1') != digest:
+        return None
+    return RunResult(entry.key, seed, cached['miou'], cached['seconds'])
+
+
 def finished_run(entry: Entry, seed: int, config_root: str,
                  max_iters: Optional[int],
                  out_root: str) -> Optional[RunResult]:
     """The result of an (entry, seed) run already trained with exactly the
     config it would get now, else None."""
     run_dir = osp.abspath(osp.join(out_root, f'{entry.key}_seed{seed}'))
-    result_file = osp.join(run_dir, 'result.json')
-    if not osp.isfile(result_file):
-        return None
     cfg = make_run_config(entry, seed, config_root, max_iters,
                           osp.join(run_dir, 'work'))
-    with open(result_file) as f:
-        cached = json.load(f)
-    if cached.get('config_sha1') != config_digest(cfg):
-        return None
-    return RunResult(entry.key, seed, cached['miou'], cached['seconds'])
+    return _cached_result(entry, seed, run_dir, config_digest(cfg))
 
 
 def run_one(entry: Entry, seed: int, config_root: str, train_script: str,
             max_iters: Optional[int], out_root: str,
             data_root: str) -> RunResult:
     """Train one (entry, seed) in a subprocess, or reuse its result."""
-    done = finished_run(entry, seed, config_root, max_iters, out_root)
-    if done is not None:
-        return done
     run_dir = osp.abspath(osp.join(out_root, f'{entry.key}_seed{seed}'))
-    os.makedirs(run_dir, exist_ok=True)
     cfg = make_run_config(entry, seed, config_root, max_iters,
                           osp.join(run_dir, 'work'))
     digest = config_digest(cfg)
+    done = _cached_result(entry, seed, run_dir, digest)
+    if done is not None:
+        return done
+    os.makedirs(run_dir, exist_ok=True)
     result_file = osp.join(run_dir, 'result.json')
     cfg_path = osp.join(run_dir, 'config.py')
     cfg.dump(cfg_path)
