@@ -96,6 +96,11 @@ def test_gap_and_table():
     ]
     table = le.markdown_table(rows)
     assert '| FixMatch, 1/16 |' in table and '| 47.00 ± 1.41 |' in table
+    # full labels not above 1/16 (a too-short schedule): no gap to close
+    worse = [le.Row(rows[0].entry, [30.0], 1.0),
+             le.Row(rows[1].entry, [29.0], 1.0)]
+    assert '| n/a |' in le.markdown_table(worse)
+    assert 'nan' not in le.markdown_table(worse)
     assert '| 41 % |' in table  # (47 - 31) / (70 - 31) = 41.03 %
     text = le.replace_block('a\n<!-- x:start -->\nold\n<!-- x:end -->\nb',
                             'x', 'new')

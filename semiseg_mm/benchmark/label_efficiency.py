@@ -314,10 +314,11 @@ def markdown_table(rows: Sequence[Row]) -> str:
         'min/run |', '|---|---|---|---|---|---|'
     ]
     for r in rows:
-        if low is not None and full is not None:
-            gap = f'{gap_closed(r.mean, low, full):.0f} %'
-        else:
-            gap = 'n/a'
+        closed = (gap_closed(r.mean, low, full)
+                  if low is not None and full is not None else float('nan'))
+        # n/a: a bound is missing, or full labels did not beat 1/16 (too
+        # short a schedule, e.g. the demo's)
+        gap = f'{closed:.0f} %' if math.isfinite(closed) else 'n/a'
         seeds = ' / '.join(f'{m:.1f}' for m in r.mious)
         spread = (f'± {r.std:.2f}'
                   if len(r.mious) > 1 else '(1 seed)')
