@@ -403,6 +403,55 @@ def test_fixmatch_uses_confident_mixed_pseudo_labels():
     assert model.loss(inputs, samples)['unsup.loss_ce'].item() == 0.0
 
 
+def test_fixmatch_feature_perturbation_stream():
+    """UniMatch's FP stream: the weak view with Dropout2d on the backbone
+    features learns the un-mixed weak-view pseudo-labels."""
+    torch.manual_seed(0)
+    fp = dict(drop_prob=0.5, weight=0.25)
+    model = build('FixMatch',
+                  semi_train_cfg=dict(threshold=0.0, unsup_weight=2.0,
+                                      feature_perturbation=fp))
+    model.student.eval()  # deterministic BatchNorm for the comparison
+    inputs, samples = batch()
+    torch.manual_seed(1)
+    losses = model.loss(inputs, samples)
+    from semiseg_mm.models.utils import full_res_logits
+    with torch.no_grad():
+        labels = full_res_logits(model.teacher,
+                                 inputs['unsup_teacher']).softmax(1).argmax(1)
+    # the same dropout masks: replay the RNG (the teacher pass and CutMix
+    # draw nothing from it) and drop each feature level of the weak view
+    torch.manual_seed(1)
+    feats = model.student.extract_feat(inputs['unsup_teacher'])
+    dropped = [F.dropout2d(f, 0.5, training=True) for f in feats]
+    logits = model.student.decode_head.forward(dropped)
+    logits = F.interpolate(logits, (16, 16), mode='bilinear')
+    expected = 2.0 * 0.25 * F.cross_entropy(logits, labels)
+    assert losses['unsup.loss_fp'].item() == pytest.approx(
+        expected.item(), rel=1e-5)
+    # the stream really drops channels: its logits are not the clean ones
+    clean = F.interpolate(model.student.decode_head.forward(feats),
+                          (16, 16), mode='bilinear')
+    assert (clean - logits).abs().max() > 0.1
+    # the strong-view loss is unchanged by the extra stream
+    plain = build('FixMatch',
+                  semi_train_cfg=dict(threshold=0.0, unsup_weight=2.0))
+    plain.load_state_dict(model.state_dict())
+    plain.student.eval()
+    assert plain.loss(inputs, samples)['unsup.loss_ce'].item() == \
+        pytest.approx(losses['unsup.loss_ce'].item(), rel=1e-5)
+    assert 'unsup.loss_fp' not in plain.loss(inputs, samples)
+    # gradients reach the student through the feature stream
+    model.student.train()
+    model.loss(inputs, samples)['unsup.loss_fp'].backward()
+    assert all(p.grad is not None
+               for p in model.student.backbone.parameters())
+    for bad in (dict(drop_prob=1.0), dict(drop=0.5)):
+        with pytest.raises(ValueError, match='feature_perturbation'):
+            build('FixMatch',
+                  semi_train_cfg=dict(feature_perturbation=bad))
+
+
 def test_supervised_warmup_skips_unlabelled_work():
     model = build(
         'FixMatch',

@@ -3,6 +3,7 @@ UniMatch's strong-view branch, Yang et al. CVPR 2023)."""
 from typing import Dict
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from semiseg_mm.registry import MODELS
@@ -31,6 +32,12 @@ class FixMatch(SemiBaseSegmentor):
         cutmix: mix strong views with ``GenerateCutMixBox`` boxes.
         unsup_weight, rampup, sup_weight: as in :class:`SemiBaseSegmentor`
             (``rampup.start_iters`` gives a supervised warm-up).
+        feature_perturbation: ``None`` or UniMatch's feature-perturbation
+            stream, ``dict(drop_prob=0.5, weight=0.5)``: the student also
+            sees the weak view with channel dropout (``Dropout2d``) on its
+            backbone features and learns the same accepted pseudo-labels
+            there; its CE is scaled by ``weight`` and the ramp-up (UniMatch:
+            sup 1, image stream 0.5, feature stream 0.5).
     """
 
     def __init__(self, segmentor: dict, semi_train_cfg: dict = None,
@@ -45,6 +52,18 @@ class FixMatch(SemiBaseSegmentor):
         self.pseudo_source = source
         self.threshold = float(cfg.get('threshold', 0.95))
         self.use_cutmix = bool(cfg.get('cutmix', True))
+        fp = cfg.get('feature_perturbation')
+        if fp is not None:
+            unknown = set(fp) - {'drop_prob', 'weight'}
+            drop = float(fp.get('drop_prob', 0.5))
+            if unknown or not 0 < drop < 1:
+                raise ValueError(
+                    'semi_train_cfg.feature_perturbation must be '
+                    'dict(drop_prob=<in (0, 1)>, weight=<float>), got '
+                    f'{dict(fp)}')
+            self.fp_drop = drop
+            self.fp_weight = float(fp.get('weight', 0.5))
+        self.with_fp = fp is not None
 
     def loss(self, multi_inputs: Dict[str, Tensor],
              multi_data_samples: Dict[str, SampleList]) -> dict:
@@ -61,14 +80,24 @@ class FixMatch(SemiBaseSegmentor):
         probs = self.teacher_probs(x_w, self.pseudo_source)
         labels, confidence, accept = pseudo_labels(probs, self.threshold)
         valid = valid_mask(s_s, x_s.shape[-2:], x_s.device)
+        # the feature stream learns the un-mixed weak-view targets
+        labels_w, accept_w = labels, accept
+        valid_w = valid_mask(multi_data_samples['unsup_teacher'],
+                             x_w.shape[-2:], x_w.device)
         # 2. CutMix the strong views and their targets identically
         if self.use_cutmix:
             box = cutmix_masks(s_s, x_s.shape[-2:], x_s.device)
             partner = roll_partner(len(x_s), x_s.device)
             x_s, labels, accept, valid, confidence = mix(
                 (x_s, labels, accept, valid, confidence), box, partner)
-        # 3. student on labelled + strong views, one pass
-        sup, (logits_s, ) = joint_forward(self.student, x_l, s_l, [x_s])
+        # 3. student on labelled + strong views (+ the weak view with
+        #    dropped feature channels), one pass
+        if self.with_fp:
+            sup, (logits_s, logits_fp) = joint_forward(
+                self.student, x_l, s_l, [x_s, x_w],
+                perturb=[None, self.drop_features])
+        else:
+            sup, (logits_s, ) = joint_forward(self.student, x_l, s_l, [x_s])
         loss_u = masked_cross_entropy(logits_s, labels, accept, valid)
         self.record_vis(
             image=x_s,
@@ -78,8 +107,16 @@ class FixMatch(SemiBaseSegmentor):
             student_logits=logits_s)
         losses = self.sup_losses(sup)
         losses['unsup.loss_ce'] = weight * loss_u
+        if self.with_fp:
+            losses['unsup.loss_fp'] = weight * self.fp_weight * \
+                masked_cross_entropy(logits_fp, labels_w, accept_w, valid_w)
         with torch.no_grad():
             ratio = (accept & valid).sum() / valid.sum().clamp(min=1)
         losses['unsup.accept_ratio'] = ratio.float()
         losses['unsup.weight'] = loss_u.new_tensor(weight)
         return losses
+
+    def drop_features(self, feats: Tensor) -> Tensor:
+        """UniMatch's feature perturbation: ``Dropout2d`` on a feature map
+        (whole channels zeroed per image, the rest scaled by 1/(1-p))."""
+        return F.dropout2d(feats, self.fp_drop, training=True)

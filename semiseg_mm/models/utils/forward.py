@@ -7,7 +7,7 @@ several small ones. :func:`joint_forward` does this for any mmseg
 ``EncoderDecoder``: mmseg's own decode/auxiliary-head losses on the labelled
 part and full-resolution logits for every other part.
 """
-from typing import List, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 from mmseg.models.segmentors import EncoderDecoder
@@ -16,9 +16,17 @@ from mmseg.utils import add_prefix
 from torch import Tensor
 
 
-def full_res_logits(segmentor: EncoderDecoder, inputs: Tensor) -> Tensor:
-    """Logits at the input resolution (``encode_decode`` without metas)."""
+FeaturePerturb = Callable[[Tensor], Tensor]
+
+
+def full_res_logits(segmentor: EncoderDecoder,
+                    inputs: Tensor,
+                    perturb: Optional[FeaturePerturb] = None) -> Tensor:
+    """Logits at the input resolution (``encode_decode`` without metas);
+    ``perturb`` is applied to each backbone feature level first."""
     feats = segmentor.extract_feat(inputs)
+    if perturb is not None:
+        feats = [perturb(f) for f in feats]
     return _resize_to(segmentor, segmentor.decode_head.forward(feats),
                       inputs)
 
@@ -49,7 +57,8 @@ def joint_forward(segmentor: EncoderDecoder,
                   sup_inputs: Tensor,
                   sup_samples: list,
                   extra_inputs: Sequence[Tensor],
-                  return_sup_logits: bool = False
+                  return_sup_logits: bool = False,
+                  perturb: Optional[Sequence[Optional[FeaturePerturb]]] = None
                   ) -> Tuple[dict, List[Tensor]]:
     """Supervised losses + full-resolution logits of ``extra_inputs``.
 
@@ -62,6 +71,9 @@ def joint_forward(segmentor: EncoderDecoder,
         return_sup_logits: also return the labelled images' full-resolution
             logits, first in the list (GCT needs predictions on every
             image).
+        perturb: one entry per ``extra_inputs`` batch: ``None`` or a
+            function applied to that batch's backbone features (each level)
+            before the decode head, e.g. UniMatch's feature dropout.
 
     Returns:
         (mmseg loss dict with ``decode.*``/``aux*.*`` keys, [logits]).
@@ -70,16 +82,31 @@ def joint_forward(segmentor: EncoderDecoder,
     runs separately.
     """
     parts = [sup_inputs, *extra_inputs]
-    wanted = parts if return_sup_logits else list(extra_inputs)
+    perturb = list(perturb) if perturb is not None else []
+    if len(perturb) not in (0, len(extra_inputs)):
+        raise ValueError(f'joint_forward: {len(perturb)} perturb entries for '
+                         f'{len(extra_inputs)} extra inputs')
+    perturb = [None] + (perturb or [None] * len(extra_inputs))
+    first = 0 if return_sup_logits else 1
+    wanted = parts[first:]
     if len({p.shape[-2:] for p in parts}) != 1:
         losses = segmentor.loss(sup_inputs, sup_samples)
-        return losses, [full_res_logits(segmentor, x) for x in wanted]
+        return losses, [
+            full_res_logits(segmentor, x, fn)
+            for x, fn in zip(wanted, perturb[first:])
+        ]
     sizes = [p.shape[0] for p in parts]
     feats = segmentor.extract_feat(torch.cat(parts))
-    logits = segmentor.decode_head.forward(feats).split(sizes)
     sup_feats = tuple(f[:sizes[0]] for f in feats)
+    if any(fn is not None for fn in perturb):
+        feats = [
+            torch.cat([
+                fn(chunk) if fn is not None else chunk
+                for chunk, fn in zip(f.split(sizes), perturb)
+            ]) for f in feats
+        ]
+    logits = segmentor.decode_head.forward(feats).split(sizes)
     losses = _sup_losses(segmentor, sup_feats, logits[0], sup_samples)
-    if not return_sup_logits:
-        logits = logits[1:]
+    logits = logits[first:]
     return losses, [_resize_to(segmentor, lg, x)
                     for lg, x in zip(logits, wanted)]
