@@ -374,6 +374,35 @@ def test_mean_teacher_loss_matches_hand_computation():
     assert all(p.grad is None for p in model.teacher.parameters())
 
 
+def test_mean_teacher_cutmix_mixes_views_and_teacher_targets():
+    # box (0, 0, 8, 8) on both student samples, partner = the other image
+    torch.manual_seed(0)
+    model = build(semi_train_cfg=dict(unsup_weight=1.0, cutmix=True))
+    model.student.eval()
+    inputs, samples = batch()
+    losses = model.loss(inputs, samples)
+    from semiseg_mm.models.utils import full_res_logits
+    with torch.no_grad():
+        t = full_res_logits(model.teacher,
+                            inputs['unsup_teacher']).softmax(1)
+    x = inputs['unsup_student'].clone()
+    x[0, :, :8, :8] = inputs['unsup_student'][1, :, :8, :8]
+    x[1, :, :8, :8] = inputs['unsup_student'][0, :, :8, :8]
+    tm = t.clone()
+    tm[0, :, :8, :8] = t[1, :, :8, :8]
+    tm[1, :, :8, :8] = t[0, :, :8, :8]
+    s = full_res_logits(model.student, x).softmax(1)
+    assert losses['unsup.loss_cons'].item() == pytest.approx(
+        ((s - tm)**2).mean().item(), rel=1e-5)
+    # without CutMix the same batch gives the plain consistency
+    model.use_cutmix = False
+    s0 = full_res_logits(model.student, inputs['unsup_student']).softmax(1)
+    assert model.loss(inputs, samples)['unsup.loss_cons'].item() == \
+        pytest.approx(((s0 - t)**2).mean().item(), rel=1e-5)
+    assert ((s0 - t)**2).mean().item() != pytest.approx(
+        ((s - tm)**2).mean().item(), rel=1e-4)
+
+
 def test_fixmatch_uses_confident_mixed_pseudo_labels():
     torch.manual_seed(0)
     model = build('FixMatch',

@@ -5,7 +5,7 @@ from torch import Tensor
 
 from semiseg_mm.registry import MODELS
 from ..losses.consistency import CONSISTENCY_LOSSES
-from ..utils import joint_forward, valid_mask
+from ..utils import cutmix_masks, joint_forward, mix, roll_partner, valid_mask
 from .semi_base import SampleList, SemiBaseSegmentor
 
 
@@ -23,6 +23,10 @@ class MeanTeacher(SemiBaseSegmentor):
         rampup: ``dict(kind='sigmoid', rampup_iters=..., start_iters=0)``
             (PixelSSL: sigmoid over 3 epochs of the unlabelled set).
         sup_weight: weight of the supervised losses.
+        cutmix: mix the student views with their ``GenerateCutMixBox``
+            boxes and the teacher's probabilities with the same boxes
+            (French et al., BMVC 2020, "CutMix-Seg": Mean Teacher with a
+            mixing perturbation); default False (the plain Mean Teacher).
     """
 
     def __init__(self, segmentor: dict, semi_train_cfg: dict = None,
@@ -33,27 +37,35 @@ class MeanTeacher(SemiBaseSegmentor):
             raise ValueError(f'semi_train_cfg.consistency must be one of '
                              f'{sorted(CONSISTENCY_LOSSES)}, got {name!r}')
         self.consistency = CONSISTENCY_LOSSES[name]
+        self.use_cutmix = bool(self.semi_train_cfg.get('cutmix', False))
 
     def loss(self, multi_inputs: Dict[str, Tensor],
              multi_data_samples: Dict[str, SampleList]) -> dict:
         self.check_batch(multi_inputs, multi_data_samples)
         x_l, s_l = multi_inputs['sup'], multi_data_samples['sup']
         x_t = multi_inputs['unsup_teacher']
-        x_s = multi_inputs['unsup_student']
+        x_s, s_s = (multi_inputs['unsup_student'],
+                    multi_data_samples['unsup_student'])
         weight = self.current_unsup_weight()
         if weight == 0:  # warm-up: supervised only, skip the unlabelled work
             return self.sup_losses(self.student.loss(x_l, s_l))
 
-        # 1. student on labelled + student view, one pass
-        sup, (student_logits, ) = joint_forward(self.student, x_l, s_l, [x_s])
-        # 2. teacher on the teacher view (no gradient)
+        # 1. teacher on the teacher view (no gradient)
         teacher_probs = self.teacher_probs(x_t)
-        # 3. consistency on the image pixels (not the padding)
-        valid = valid_mask(multi_data_samples['unsup_student'],
-                           x_s.shape[-2:], x_s.device)
+        valid = valid_mask(s_s, x_s.shape[-2:], x_s.device)
+        # 2. optional CutMix of the student views and, identically, of the
+        #    teacher's targets
+        if self.use_cutmix:
+            box = cutmix_masks(s_s, x_s.shape[-2:], x_s.device)
+            partner = roll_partner(len(x_s), x_s.device)
+            x_s, teacher_probs, valid = mix((x_s, teacher_probs, valid), box,
+                                            partner)
+        # 3. student on labelled + student view, one pass
+        sup, (student_logits, ) = joint_forward(self.student, x_l, s_l, [x_s])
+        # 4. consistency on the image pixels (not the padding)
         cons = self.consistency(student_logits, teacher_probs, valid)
         self.record_vis(
-            image=x_t,
+            image=x_s if self.use_cutmix else x_t,  # aligned with targets
             teacher_probs=teacher_probs,
             student_logits=student_logits,
             valid=valid)
