@@ -2,9 +2,7 @@
 # labelled + 4500 unlabelled images, 8 + 8 per batch), same model and
 # schedule as supervised/dilatedconvnet_synthetic_1-16.py: EMA-teacher
 # pseudo-labels on the weak view, confidence >= 0.9, CE on the strong
-# (colour/grayscale/blur + CutMix) view, plus UniMatch's feature-perturbation
-# stream (the weak view with Dropout2d(0.5) on the backbone features learns
-# the same pseudo-labels, weight 0.5).
+# (colour/grayscale/blur + CutMix) view.
 _base_ = [
     '../_base_/models/dilated_convnet.py',
     '../_base_/datasets/synthetic_semi.py',
@@ -24,8 +22,7 @@ model = dict(
         cutmix=True,
         unsup_weight=1.0,
         sup_weight=1.0,
-        rampup=dict(kind='linear', rampup_iters=300, start_iters=300),
-        feature_perturbation=dict(drop_prob=0.5, weight=0.5)),
+        rampup=dict(kind='linear', rampup_iters=300, start_iters=300)),
     semi_test_cfg=dict(predict_on='teacher'))
 custom_hooks = [dict(type='EMATeacherHook', momentum=0.99, buffer_mode='ema')]
 val_cfg = dict(type='mmdet.TeacherStudentValLoop')

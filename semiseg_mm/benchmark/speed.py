@@ -63,7 +63,10 @@ def _supervised(model, data) -> None:
 def _teacher_student(model, data) -> None:
     from semiseg_mm.models.utils import full_res_logits
     x = data['inputs']
-    _fwd_bwd(model.student, torch.cat([x['sup'], x['unsup_student']]))
+    student_views = [x['sup'], x['unsup_student']]
+    if getattr(model, 'with_fp', False):  # FixMatch's feature stream
+        student_views.append(x['unsup_teacher'])
+    _fwd_bwd(model.student, torch.cat(student_views))
     source = model.teacher if model.with_teacher else model.student
     with torch.no_grad():
         full_res_logits(source, x['unsup_teacher'])
