@@ -102,6 +102,9 @@ def test_gap_and_table():
     assert '| n/a |' in le.markdown_table(worse)
     assert 'nan' not in le.markdown_table(worse)
     assert '| 41 % |' in table  # (47 - 31) / (70 - 31) = 41.03 %
+    # (30.9 - 31) / (70 - 31) = -0.26 %: printed as 0 %, not -0 %
+    below = le.markdown_table(rows[:2] + [le.Row(rows[2].entry, [30.9], 2.0)])
+    assert '| 0 % |' in below and '-0 %' not in below
     text = le.replace_block('a\n<!-- x:start -->\nold\n<!-- x:end -->\nb',
                             'x', 'new')
     assert text == 'a\n<!-- x:start -->\nnew\n<!-- x:end -->\nb'

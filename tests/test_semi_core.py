@@ -475,6 +475,11 @@ def test_fixmatch_feature_perturbation_stream():
     model.loss(inputs, samples)['unsup.loss_fp'].backward()
     assert all(p.grad is not None
                for p in model.student.backbone.parameters())
+    from semiseg_mm.models.utils import joint_forward
+    with pytest.raises(ValueError, match='1 perturb entries for 2 extra'):
+        joint_forward(model.student, inputs['sup'], samples['sup'],
+                      [inputs['unsup_student'], inputs['unsup_teacher']],
+                      perturb=[None])
     for bad in (dict(drop_prob=1.0), dict(drop=0.5)):
         with pytest.raises(ValueError, match='feature_perturbation'):
             build('FixMatch',

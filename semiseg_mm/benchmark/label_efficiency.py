@@ -318,7 +318,7 @@ def markdown_table(rows: Sequence[Row]) -> str:
                   if low is not None and full is not None else float('nan'))
         # n/a: a bound is missing, or full labels did not beat 1/16 (too
         # short a schedule, e.g. the demo's)
-        gap = (f'{round(closed) or 0:.0f} %'  # no '-0 %'
+        gap = (f'{round(closed)} %'  # an int: no '-0 %'
                if math.isfinite(closed) else 'n/a')
         seeds = ' / '.join(f'{m:.1f}' for m in r.mious)
         spread = (f'± {r.std:.2f}'

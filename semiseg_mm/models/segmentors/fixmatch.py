@@ -8,8 +8,7 @@ from torch import Tensor
 
 from semiseg_mm.registry import MODELS
 from ..losses.consistency import masked_cross_entropy
-from ..utils import (cutmix_masks, joint_forward, mix, pseudo_labels,
-                     roll_partner, valid_mask)
+from ..utils import cutmix_batch, joint_forward, pseudo_labels, valid_mask
 from .semi_base import SampleList, SemiBaseSegmentor
 
 
@@ -80,16 +79,14 @@ class FixMatch(SemiBaseSegmentor):
         probs = self.teacher_probs(x_w, self.pseudo_source)
         labels, confidence, accept = pseudo_labels(probs, self.threshold)
         valid = valid_mask(s_s, x_s.shape[-2:], x_s.device)
-        # the feature stream learns the un-mixed weak-view targets
-        labels_w, accept_w = labels, accept
-        valid_w = valid_mask(multi_data_samples['unsup_teacher'],
-                             x_w.shape[-2:], x_w.device)
+        if self.with_fp:  # the feature stream learns the un-mixed targets
+            targets_fp = (labels, accept,
+                          valid_mask(multi_data_samples['unsup_teacher'],
+                                     x_w.shape[-2:], x_w.device))
         # 2. CutMix the strong views and their targets identically
         if self.use_cutmix:
-            box = cutmix_masks(s_s, x_s.shape[-2:], x_s.device)
-            partner = roll_partner(len(x_s), x_s.device)
-            x_s, labels, accept, valid, confidence = mix(
-                (x_s, labels, accept, valid, confidence), box, partner)
+            x_s, labels, accept, valid, confidence = cutmix_batch(
+                s_s, (x_s, labels, accept, valid, confidence))
         # 3. student on labelled + strong views (+ the weak view with
         #    dropped feature channels), one pass
         if self.with_fp:
@@ -109,7 +106,7 @@ class FixMatch(SemiBaseSegmentor):
         losses['unsup.loss_ce'] = weight * loss_u
         if self.with_fp:
             losses['unsup.loss_fp'] = weight * self.fp_weight * \
-                masked_cross_entropy(logits_fp, labels_w, accept_w, valid_w)
+                masked_cross_entropy(logits_fp, *targets_fp)
         with torch.no_grad():
             ratio = (accept & valid).sum() / valid.sum().clamp(min=1)
         losses['unsup.accept_ratio'] = ratio.float()

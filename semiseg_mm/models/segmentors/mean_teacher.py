@@ -5,7 +5,7 @@ from torch import Tensor
 
 from semiseg_mm.registry import MODELS
 from ..losses.consistency import CONSISTENCY_LOSSES
-from ..utils import cutmix_masks, joint_forward, mix, roll_partner, valid_mask
+from ..utils import cutmix_batch, joint_forward, valid_mask
 from .semi_base import SampleList, SemiBaseSegmentor
 
 
@@ -56,10 +56,8 @@ class MeanTeacher(SemiBaseSegmentor):
         # 2. optional CutMix of the student views and, identically, of the
         #    teacher's targets
         if self.use_cutmix:
-            box = cutmix_masks(s_s, x_s.shape[-2:], x_s.device)
-            partner = roll_partner(len(x_s), x_s.device)
-            x_s, teacher_probs, valid = mix((x_s, teacher_probs, valid), box,
-                                            partner)
+            x_s, teacher_probs, valid = cutmix_batch(
+                s_s, (x_s, teacher_probs, valid))
         # 3. student on labelled + student view, one pass
         sup, (student_logits, ) = joint_forward(self.student, x_l, s_l, [x_s])
         # 4. consistency on the image pixels (not the padding)

@@ -82,11 +82,10 @@ def joint_forward(segmentor: EncoderDecoder,
     runs separately.
     """
     parts = [sup_inputs, *extra_inputs]
-    perturb = list(perturb) if perturb is not None else []
-    if len(perturb) not in (0, len(extra_inputs)):
-        raise ValueError(f'joint_forward: {len(perturb)} perturb entries for '
-                         f'{len(extra_inputs)} extra inputs')
-    perturb = [None] + (perturb or [None] * len(extra_inputs))
+    perturb = [None, *(perturb or [None] * len(extra_inputs))]
+    if len(perturb) != len(parts):
+        raise ValueError(f'joint_forward: {len(perturb) - 1} perturb entries '
+                         f'for {len(extra_inputs)} extra inputs')
     first = 0 if return_sup_logits else 1
     wanted = parts[first:]
     if len({p.shape[-2:] for p in parts}) != 1:

@@ -69,3 +69,15 @@ def roll_partner(n: int, device: Optional[torch.device] = None) -> Tensor:
     """Partner index for CutMix inside a batch: sample i takes its box
     content from sample (i + 1) mod n (its own content when n == 1)."""
     return torch.roll(torch.arange(n, device=device), shifts=-1)
+
+
+def cutmix_batch(data_samples: Sequence,
+                 tensors: Iterable[Tensor]) -> Tuple[Tensor, ...]:
+    """CutMix inside a batch: each sample's ``cutmix_box`` (see
+    :func:`cutmix_masks`) takes its content from the next sample
+    (:func:`roll_partner`), identically for every tensor (images and their
+    targets, all (N, ...) at the size of the first)."""
+    tensors = tuple(tensors)
+    ref = tensors[0]
+    box = cutmix_masks(data_samples, ref.shape[-2:], ref.device)
+    return mix(tensors, box, roll_partner(len(ref), ref.device))
