@@ -55,6 +55,33 @@ def test_finished_run_needs_the_same_config(tmp_path):
     assert '| 61.50 (1 seed) | 61.5 |' in table
 
 
+def test_final_metric_reads_the_newest_run_only(tmp_path):
+    """A run dir retrained after a config change keeps the old timestamp
+    folder; its (older) scalars must not be reported for the new run."""
+    import json
+    import os
+    paths = {}
+    # the new run's folder name sorts *before* the old one's, so neither
+    # name order nor os.walk order can pick the right file by accident
+    for stamp, miou, mtime in (('20260101_000000', 59.22, 2_000_000),
+                               ('20991231_000000', 57.9, 1_000_000)):
+        vis = tmp_path / stamp / 'vis_data'
+        vis.mkdir(parents=True)
+        f = vis / 'scalars.json'
+        f.write_text(
+            json.dumps({'loss': 0.3, 'step': 10}) + '\n' +
+            json.dumps({'teacher/mIoU': miou - 1, 'step': 20}) + '\n' +
+            json.dumps({'teacher/mIoU': miou, 'step': 30}) + '\n')
+        os.utime(f, (mtime, mtime))
+        paths[stamp] = f
+    assert le._final_metric(str(tmp_path), 'teacher/mIoU') == 59.22
+    with pytest.raises(RuntimeError, match='model1/mIoU.*20260101_000000'):
+        le._final_metric(str(tmp_path), 'model1/mIoU')
+    with pytest.raises(RuntimeError, match='no scalars.json'):
+        le._final_metric(str(tmp_path / '20260101_000000' / 'vis_data' /
+                             'nothing'), 'teacher/mIoU')
+
+
 def test_longest_runs_start_first_results_keep_order(tmp_path, monkeypatch):
     started = []
 
@@ -125,6 +152,9 @@ def test_tiny_run_end_to_end(synthetic_root, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     assert '| Supervised, 1/16 labels |' in r.stdout
     assert '| Supervised, all labels |' in r.stdout
+    # the short-run footnote names the configs' own schedule length
+    full = le.config_iters(le.ENTRIES['sup_1-16'], config_root())
+    assert f'The {full}-iteration, 3-seed results' in r.stdout
     assert osp.isfile(tmp_path / 'sup_full_seed0' / 'result.json')
     # a second run reuses the stored results (no training)
     r2 = subprocess.run(r.args, capture_output=True, text=True)

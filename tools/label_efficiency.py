@@ -92,11 +92,13 @@ def main(argv=None):
                if args.report_only else
                f'; total {(time.time() - t0) / 60:.1f} min on this machine.')
     print('\n' + header + '\n\n' + table + '\n')
-    if max_iters and max_iters < 3000:
+    full_iters = le.config_iters(entries[0], config_root())
+    if max_iters and max_iters < full_iters:
         print(f'{max_iters} iterations check that every row trains and '
               'evaluates end to end; they are too few to rank the methods. '
-              'The 3000-iteration, 3-seed results are in docs/benchmarks.md '
-              '(`python tools/label_efficiency.py --preset full`).\n')
+              f'The {full_iters}-iteration, 3-seed results are in '
+              'docs/benchmarks.md (`python tools/label_efficiency.py '
+              '--preset full`).\n')
     if args.write_docs:
         le.plot(rows, FIG, f'Label efficiency on the synthetic set '
                 f'({len(seeds)} seed(s))')

@@ -113,6 +113,12 @@ def _scale_iterations(node, factor: float) -> None:
             _scale_iterations(v, factor)
 
 
+def config_iters(entry: Entry, config_root: str) -> int:
+    """The schedule length (``train_cfg.max_iters``) of an entry's config."""
+    return int(Config.fromfile(osp.join(config_root,
+                                        entry.config)).train_cfg.max_iters)
+
+
 def make_run_config(entry: Entry, seed: int, config_root: str,
                     max_iters: Optional[int], work_dir: str) -> Config:
     """The concrete config of one run."""
@@ -138,17 +144,28 @@ def make_run_config(entry: Entry, seed: int, config_root: str,
 
 
 def _final_metric(work_dir: str, metric: str) -> float:
-    """The last logged value of ``metric`` (MMEngine's scalars.json)."""
+    """The last logged value of ``metric`` in the newest run of
+    ``work_dir`` (MMEngine's ``<timestamp>/vis_data/scalars.json``).
+
+    A run directory retrained after a config change keeps the older runs'
+    timestamp folders; only the most recently written ``scalars.json``
+    belongs to the run that just finished.
+    """
+    logs = [
+        osp.join(root, 'scalars.json') for root, _, files in os.walk(work_dir)
+        if 'scalars.json' in files
+    ]
+    if not logs:
+        raise RuntimeError(f'no scalars.json was logged in {work_dir}')
+    newest = max(logs, key=osp.getmtime)
     found = None
-    for root, _, files in os.walk(work_dir):
-        if 'scalars.json' in files:
-            with open(osp.join(root, 'scalars.json')) as f:
-                for line in f:
-                    record = json.loads(line)
-                    if metric in record:
-                        found = float(record[metric])
+    with open(newest) as f:
+        for line in f:
+            record = json.loads(line)
+            if metric in record:
+                found = float(record[metric])
     if found is None:
-        raise RuntimeError(f'no {metric!r} was logged in {work_dir}')
+        raise RuntimeError(f'no {metric!r} was logged in {newest}')
     return found
 
 
