@@ -60,7 +60,6 @@ def test_final_metric_reads_the_newest_run_only(tmp_path):
     folder; its (older) scalars must not be reported for the new run."""
     import json
     import os
-    paths = {}
     # the new run's folder name sorts *before* the old one's, so neither
     # name order nor os.walk order can pick the right file by accident
     for stamp, miou, mtime in (('20260101_000000', 59.22, 2_000_000),
@@ -73,7 +72,6 @@ def test_final_metric_reads_the_newest_run_only(tmp_path):
             json.dumps({'teacher/mIoU': miou - 1, 'step': 20}) + '\n' +
             json.dumps({'teacher/mIoU': miou, 'step': 30}) + '\n')
         os.utime(f, (mtime, mtime))
-        paths[stamp] = f
     assert le._final_metric(str(tmp_path), 'teacher/mIoU') == 59.22
     with pytest.raises(RuntimeError, match='model1/mIoU.*20260101_000000'):
         le._final_metric(str(tmp_path), 'model1/mIoU')

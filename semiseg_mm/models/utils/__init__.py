@@ -1,10 +1,10 @@
 from .forward import full_res_logits, joint_forward
-from .pseudo_label import (cutmix_batch, cutmix_masks, mix, pseudo_labels, roll_partner,
-                           valid_mask)
+from .pseudo_label import (cutmix_batch, cutmix_masks, mix, pseudo_labels,
+                           roll_partner, valid_mask)
 from .rampup import RampUp, build_rampup, current_iter
 
 __all__ = [
     'joint_forward', 'full_res_logits', 'pseudo_labels', 'valid_mask',
-    'cutmix_batch', 'cutmix_masks', 'mix', 'roll_partner', 'RampUp', 'build_rampup',
-    'current_iter'
+    'cutmix_batch', 'cutmix_masks', 'mix', 'roll_partner', 'RampUp',
+    'build_rampup', 'current_iter'
 ]
