@@ -486,6 +486,17 @@ def test_fixmatch_feature_perturbation_stream():
                   semi_train_cfg=dict(feature_perturbation=bad))
 
 
+def test_unknown_semi_train_keys_are_refused():
+    # a typo would otherwise train silently with the default value
+    with pytest.raises(ValueError, match=r"FixMatch: unknown semi_train_cfg "
+                       r"key\(s\) \['treshold'\]; known: .*'threshold'"):
+        build('FixMatch', semi_train_cfg=dict(treshold=0.5))
+    with pytest.raises(ValueError, match=r"MeanTeacher: .*\['threshold'\]"):
+        build('MeanTeacher', semi_train_cfg=dict(threshold=0.5))
+    fm = build('FixMatch', semi_train_cfg=dict(threshold=0.5, cutmix=False))
+    assert fm.threshold == 0.5 and not fm.use_cutmix
+
+
 def test_supervised_warmup_skips_unlabelled_work():
     model = build(
         'FixMatch',

@@ -38,6 +38,8 @@ class FixMatch(SemiBaseSegmentor):
             there; its CE is scaled by ``weight`` and the ramp-up (UniMatch:
             sup 1, image stream 0.5, feature stream 0.5).
     """
+    semi_train_keys = SemiBaseSegmentor.semi_train_keys + (
+        'pseudo_source', 'threshold', 'cutmix', 'feature_perturbation')
 
     def __init__(self, segmentor: dict, semi_train_cfg: dict = None,
                  **kwargs) -> None:

@@ -152,6 +152,8 @@ class GCT(SemiBaseSegmentor):
             batch has branches ``sup`` (labelled) and ``unsup``.
     """
     train_branches = ('sup', 'unsup')
+    # refused with a GCT-specific hint by _check_train_cfg first
+    semi_train_keys = tuple(DEFAULTS) + ('crop_size', )
 
     def __init__(self,
                  segmentor: dict,

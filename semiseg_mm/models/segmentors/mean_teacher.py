@@ -28,6 +28,8 @@ class MeanTeacher(SemiBaseSegmentor):
             (French et al., BMVC 2020, "CutMix-Seg": Mean Teacher with a
             mixing perturbation); default False (the plain Mean Teacher).
     """
+    semi_train_keys = SemiBaseSegmentor.semi_train_keys + ('consistency',
+                                                           'cutmix')
 
     def __init__(self, segmentor: dict, semi_train_cfg: dict = None,
                  **kwargs) -> None:

@@ -53,6 +53,10 @@ class SemiBaseSegmentor(BaseSegmentor):
     #: the batch branches ``loss()`` needs
     train_branches: Tuple[str, ...] = ('sup', 'unsup_teacher',
                                        'unsup_student')
+    #: the ``semi_train_cfg`` keys the method reads; any other key is a
+    #: typo and refused (subclasses add theirs)
+    semi_train_keys: Tuple[str, ...] = ('sup_weight', 'unsup_weight',
+                                        'rampup')
 
     def __init__(self,
                  segmentor: Union[dict, ConfigDict],
@@ -68,6 +72,7 @@ class SemiBaseSegmentor(BaseSegmentor):
         if with_teacher:
             self.freeze(self.teacher)
         self.semi_train_cfg = ConfigDict(semi_train_cfg or {})
+        self._check_train_keys(self.semi_train_cfg)
         self.semi_test_cfg = ConfigDict(semi_test_cfg or {})
         self.semi_test_cfg.setdefault('predict_on',
                                       self.default_predict_on())
@@ -92,6 +97,13 @@ class SemiBaseSegmentor(BaseSegmentor):
             return ('student', )
         self.teacher = MODELS.build(copy.deepcopy(segmentor))
         return ('student', 'teacher')
+
+    def _check_train_keys(self, cfg: dict) -> None:
+        unknown = sorted(set(cfg) - set(self.semi_train_keys))
+        if unknown:
+            raise ValueError(
+                f'{type(self).__name__}: unknown semi_train_cfg key(s) '
+                f'{unknown}; known: {sorted(self.semi_train_keys)}')
 
     def default_predict_on(self) -> str:
         return 'teacher' if self.with_teacher else 'student'
