@@ -55,6 +55,50 @@ def test_finished_run_needs_the_same_config(tmp_path):
     assert '| 61.50 (1 seed) | 61.5 |' in table
 
 
+def test_cfg_options_make_another_run(tmp_path):
+    import json
+    entry = le.ENTRIES['fixmatch']
+    opts = {'model.semi_train_cfg.threshold': 0.5}
+    cfg = le.make_run_config(entry, 0, config_root(), 300,
+                             str(tmp_path / 'fixmatch_seed0' / 'work'), opts)
+    assert cfg.model.semi_train_cfg.threshold == 0.5
+    (tmp_path / 'fixmatch_seed0').mkdir()
+    (tmp_path / 'fixmatch_seed0' / 'result.json').write_text(
+        json.dumps(dict(miou=64.0, seconds=1.0,
+                        config_sha1=le.config_digest(cfg))))
+    # the variant's result is not the committed config's, and vice versa
+    assert le.finished_run(entry, 0, config_root(), 300, str(tmp_path)) is None
+    done = le.finished_run(entry, 0, config_root(), 300, str(tmp_path), opts)
+    assert done.miou == 64.0
+    # a new leaf is allowed (an option left at its default) ...
+    cfg = le.make_run_config(entry, 0, config_root(), 300, str(tmp_path),
+                             {'model.semi_train_cfg.feature_perturbation':
+                              dict(drop_prob=0.5)})
+    assert cfg.model.semi_train_cfg.feature_perturbation.drop_prob == 0.5
+    # ... a misspelt section is not
+    with pytest.raises(KeyError, match="dilatedconvnet_synthetic_1-16.py has "
+                       "no 'model.semi_train_cgf'"):
+        le.make_run_config(entry, 0, config_root(), 300, str(tmp_path),
+                           {'model.semi_train_cgf.threshold': 0.5})
+    with pytest.raises(KeyError, match="'model.type' .* is not a dict"):
+        le.make_run_config(entry, 0, config_root(), 300, str(tmp_path),
+                           {'model.type.x': 1})
+
+
+def test_cli_refuses_to_record_a_variant(tmp_path):
+    r = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools/label_efficiency.py'), '--methods', 'fixmatch',
+        '--cfg-options', 'model.semi_train_cfg.threshold=0.5',
+        '--write-docs', '--work-dir',
+        str(tmp_path)
+    ],
+                       capture_output=True,
+                       text=True)
+    assert r.returncode != 0
+    assert '--write-docs records the configs as committed' in r.stderr
+
+
 def test_final_metric_reads_the_newest_run_only(tmp_path):
     """A run dir retrained after a config change keeps the old timestamp
     folder; its (older) scalars must not be reported for the new run."""

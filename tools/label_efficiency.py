@@ -8,11 +8,17 @@ writes it and a plot into docs/.
   python tools/label_efficiency.py --preset demo          # make demo
   python tools/label_efficiency.py --preset full --write-docs
   python tools/label_efficiency.py --methods sup_1-16 sup_full --seeds 0 1
+  # a variant of one row, kept apart from the recorded runs:
+  python tools/label_efficiency.py --preset full --methods fixmatch \
+      --cfg-options model.semi_train_cfg.threshold=0.5 \
+      --work-dir work_dirs/probes/fixmatch_t05
 """
 import argparse
 import os.path as osp
 import sys
 import time
+
+from mmengine.config import DictAction
 
 import semiseg_mm  # noqa: F401
 from semiseg_mm.benchmark import label_efficiency as le
@@ -38,6 +44,10 @@ def parse_args(argv=None):
                    help='default: work_dirs/label_efficiency/<preset>')
     p.add_argument('--jobs', type=int, default=2,
                    help='trainings in parallel (one thread each)')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+                   help='key=value overrides merged into every selected '
+                   "row's config (as tools/train.py's); use --methods and "
+                   '--work-dir to keep such variants apart')
     p.add_argument('--report-only', action='store_true',
                    help='train nothing: tabulate the runs already finished '
                    'with the current configs (rows may have fewer seeds)')
@@ -49,6 +59,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.cfg_options and args.write_docs:
+        sys.exit('--write-docs records the configs as committed; run '
+                 '--cfg-options variants without it (and with --work-dir)')
     preset = le.PRESETS[args.preset]
     seeds = args.seeds or list(preset.seeds)
     max_iters = args.max_iters or preset.max_iters
@@ -67,7 +80,8 @@ def main(argv=None):
         results, missing = [], []
         for e in entries:
             for s in seeds:
-                r = le.finished_run(e, s, config_root(), max_iters, work)
+                r = le.finished_run(e, s, config_root(), max_iters, work,
+                                    args.cfg_options)
                 if r is None:
                     missing.append(f'{e.key} seed {s}')
                 else:
@@ -79,7 +93,8 @@ def main(argv=None):
     else:
         results = le.run_benchmark(entries, seeds, config_root(),
                                    osp.join(HERE, 'train.py'), work,
-                                   args.data_root, max_iters, args.jobs)
+                                   args.data_root, max_iters, args.jobs,
+                                   cfg_options=args.cfg_options)
     rows = le.summarise(entries, results)
     table = le.markdown_table(rows)
     iters = max_iters or 'config'

@@ -94,6 +94,26 @@ def _set(cfg: Config, dotted: str, value) -> None:
     cfg.merge_from_dict({dotted: value})
 
 
+def apply_options(cfg: Config, options: Optional[dict], name: str) -> None:
+    """Merge ``--cfg-options`` (``{'a.b.c': value}``) into ``cfg``.
+
+    Every key's parent must exist in the config (``name`` in the error), so
+    a misspelt section is refused instead of adding an unused one; the last
+    part may be new (an option the config leaves at its default).
+    """
+    for key in options or {}:
+        node, parts = cfg, key.split('.')
+        for i, part in enumerate(parts[:-1]):
+            if not isinstance(node, (dict, Config)) or part not in node:
+                raise KeyError(f'--cfg-options {key}: {name} has no '
+                               f"{'.'.join(parts[:i + 1])!r}")
+            node = node[part]
+        if not isinstance(node, (dict, Config)):
+            raise KeyError(f'--cfg-options {key}: '
+                           f"{'.'.join(parts[:-1])!r} in {name} is not a dict")
+    cfg.merge_from_dict(dict(options or {}))
+
+
 def _scale_iterations(node, factor: float) -> None:
     """Scale every iteration count in a (nested) config by ``factor``.
 
@@ -119,10 +139,16 @@ def config_iters(entry: Entry, config_root: str) -> int:
                                         entry.config)).train_cfg.max_iters)
 
 
-def make_run_config(entry: Entry, seed: int, config_root: str,
-                    max_iters: Optional[int], work_dir: str) -> Config:
-    """The concrete config of one run."""
+def make_run_config(entry: Entry,
+                    seed: int,
+                    config_root: str,
+                    max_iters: Optional[int],
+                    work_dir: str,
+                    cfg_options: Optional[dict] = None) -> Config:
+    """The concrete config of one run (``cfg_options`` merged first, as
+    ``tools/train.py --cfg-options`` would)."""
     cfg = Config.fromfile(osp.join(config_root, entry.config))
+    apply_options(cfg, cfg_options, entry.config)
     if max_iters is not None:
         factor = max_iters / cfg.train_cfg.max_iters
         for part in ('train_cfg', 'param_scheduler', 'default_hooks',
@@ -197,24 +223,32 @@ def _cached_result(entry: Entry, seed: int, run_dir: str,
     return RunResult(entry.key, seed, cached['miou'], cached['seconds'])
 
 
-def finished_run(entry: Entry, seed: int, config_root: str,
+def finished_run(entry: Entry,
+                 seed: int,
+                 config_root: str,
                  max_iters: Optional[int],
-                 out_root: str) -> Optional[RunResult]:
+                 out_root: str,
+                 cfg_options: Optional[dict] = None) -> Optional[RunResult]:
     """The result of an (entry, seed) run already trained with exactly the
     config it would get now, else None."""
     run_dir = osp.abspath(osp.join(out_root, f'{entry.key}_seed{seed}'))
     cfg = make_run_config(entry, seed, config_root, max_iters,
-                          osp.join(run_dir, 'work'))
+                          osp.join(run_dir, 'work'), cfg_options)
     return _cached_result(entry, seed, run_dir, config_digest(cfg))
 
 
-def run_one(entry: Entry, seed: int, config_root: str, train_script: str,
-            max_iters: Optional[int], out_root: str,
-            data_root: str) -> RunResult:
+def run_one(entry: Entry,
+            seed: int,
+            config_root: str,
+            train_script: str,
+            max_iters: Optional[int],
+            out_root: str,
+            data_root: str,
+            cfg_options: Optional[dict] = None) -> RunResult:
     """Train one (entry, seed) in a subprocess, or reuse its result."""
     run_dir = osp.abspath(osp.join(out_root, f'{entry.key}_seed{seed}'))
     cfg = make_run_config(entry, seed, config_root, max_iters,
-                          osp.join(run_dir, 'work'))
+                          osp.join(run_dir, 'work'), cfg_options)
     digest = config_digest(cfg)
     done = _cached_result(entry, seed, run_dir, digest)
     if done is not None:
@@ -260,8 +294,10 @@ def run_benchmark(entries: Sequence[Entry],
                   data_root: str,
                   max_iters: Optional[int] = None,
                   jobs: int = 2,
-                  progress: bool = True) -> List[RunResult]:
-    """Train every (entry, seed), ``jobs`` processes at a time."""
+                  progress: bool = True,
+                  cfg_options: Optional[dict] = None) -> List[RunResult]:
+    """Train every (entry, seed), ``jobs`` processes at a time, each config
+    with ``cfg_options`` merged in."""
     # longest first (stable: equal costs keep the given order)
     tasks = sorted([(e, s) for e in entries for s in seeds],
                    key=lambda t: -t[0].cost)
@@ -273,7 +309,7 @@ def run_benchmark(entries: Sequence[Entry],
     def work(task):
         entry, seed = task
         res = run_one(entry, seed, config_root, train_script, max_iters,
-                      out_root, data_root)
+                      out_root, data_root, cfg_options)
         bar.update()
         bar.write(f'  {entry.name} (seed {seed}): mIoU {res.miou:.2f} '
                   f'in {res.seconds / 60:.1f} min')
