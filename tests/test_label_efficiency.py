@@ -58,10 +58,12 @@ def test_finished_run_needs_the_same_config(tmp_path):
 def test_cfg_options_make_another_run(tmp_path):
     import json
     entry = le.ENTRIES['fixmatch']
-    opts = {'model.semi_train_cfg.threshold': 0.5}
+    plain = le.make_run_config(entry, 0, config_root(), 300, str(tmp_path))
+    other = plain.model.semi_train_cfg.threshold / 2  # not the config's
+    opts = {'model.semi_train_cfg.threshold': other}
     cfg = le.make_run_config(entry, 0, config_root(), 300,
                              str(tmp_path / 'fixmatch_seed0' / 'work'), opts)
-    assert cfg.model.semi_train_cfg.threshold == 0.5
+    assert cfg.model.semi_train_cfg.threshold == other
     (tmp_path / 'fixmatch_seed0').mkdir()
     (tmp_path / 'fixmatch_seed0' / 'result.json').write_text(
         json.dumps(dict(miou=64.0, seconds=1.0,
