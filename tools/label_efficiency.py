@@ -10,8 +10,8 @@ writes it and a plot into docs/.
   python tools/label_efficiency.py --methods sup_1-16 sup_full --seeds 0 1
   # a variant of one row, kept apart from the recorded runs:
   python tools/label_efficiency.py --preset full --methods fixmatch \
-      --cfg-options model.semi_train_cfg.threshold=0.5 \
-      --work-dir work_dirs/probes/fixmatch_t05
+      --cfg-options model.semi_train_cfg.threshold=0.3 \
+      --work-dir work_dirs/probes/fixmatch_t03
 """
 import argparse
 import os.path as osp
