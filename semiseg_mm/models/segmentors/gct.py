@@ -152,7 +152,6 @@ class GCT(SemiBaseSegmentor):
             batch has branches ``sup`` (labelled) and ``unsup``.
     """
     train_branches = ('sup', 'unsup')
-    # refused with a GCT-specific hint by _check_train_cfg first
     semi_train_keys = tuple(DEFAULTS) + ('crop_size', )
 
     def __init__(self,
@@ -200,17 +199,16 @@ class GCT(SemiBaseSegmentor):
                 'unset to have it filled in)')
         self.flaw_detector = MODELS.build(fd_cfg)
 
-    @staticmethod
-    def _check_train_cfg(semi_train_cfg: Optional[dict]) -> dict:
+    @classmethod
+    def unknown_keys_hint(cls, unknown: List[str]) -> str:
+        return (' (GCT weights its unsupervised losses with lambda_dc / '
+                'lambda_fc)' if 'unsup_weight' in unknown else '')
+
+    @classmethod
+    def _check_train_cfg(cls, semi_train_cfg: Optional[dict]) -> dict:
         """Defaults filled in, every value checked, unknown keys refused."""
         given = dict(semi_train_cfg or {})
-        unknown = sorted(set(given) - set(DEFAULTS) - {'crop_size'})
-        if unknown:
-            hint = (' (GCT weights its unsupervised losses with lambda_dc / '
-                    'lambda_fc)' if 'unsup_weight' in unknown else '')
-            raise ValueError(
-                f'GCT: unknown semi_train_cfg key(s) {unknown}{hint}; known: '
-                f"{sorted(set(DEFAULTS) | {'crop_size'})}")
+        cls.check_train_keys(given)
         if 'crop_size' not in given:
             raise ValueError(
                 'GCT needs semi_train_cfg.crop_size (the training crop, e.g. '

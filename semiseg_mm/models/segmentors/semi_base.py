@@ -72,7 +72,7 @@ class SemiBaseSegmentor(BaseSegmentor):
         if with_teacher:
             self.freeze(self.teacher)
         self.semi_train_cfg = ConfigDict(semi_train_cfg or {})
-        self._check_train_keys(self.semi_train_cfg)
+        self.check_train_keys(self.semi_train_cfg)
         self.semi_test_cfg = ConfigDict(semi_test_cfg or {})
         self.semi_test_cfg.setdefault('predict_on',
                                       self.default_predict_on())
@@ -98,12 +98,21 @@ class SemiBaseSegmentor(BaseSegmentor):
         self.teacher = MODELS.build(copy.deepcopy(segmentor))
         return ('student', 'teacher')
 
-    def _check_train_keys(self, cfg: dict) -> None:
-        unknown = sorted(set(cfg) - set(self.semi_train_keys))
+    @classmethod
+    def check_train_keys(cls, cfg: dict) -> None:
+        """Refuse ``semi_train_cfg`` keys not in :attr:`semi_train_keys`."""
+        unknown = sorted(set(cfg) - set(cls.semi_train_keys))
         if unknown:
             raise ValueError(
-                f'{type(self).__name__}: unknown semi_train_cfg key(s) '
-                f'{unknown}; known: {sorted(self.semi_train_keys)}')
+                f'{cls.__name__}: unknown semi_train_cfg key(s) {unknown}'
+                f'{cls.unknown_keys_hint(unknown)}; known: '
+                f'{sorted(cls.semi_train_keys)}')
+
+    @classmethod
+    def unknown_keys_hint(cls, unknown: List[str]) -> str:
+        """Extra text for the unknown-key error (e.g. where a method keeps
+        the setting the user probably meant); empty by default."""
+        return ''
 
     def default_predict_on(self) -> str:
         return 'teacher' if self.with_teacher else 'student'
