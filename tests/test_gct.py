@@ -24,6 +24,7 @@ from semiseg_mm.models.utils import full_res_logits
 from semiseg_mm.registry import MODELS
 
 GCT_CFG = cfg_path('gct/dilatedconvnet_synthetic_1-16.py')
+GCT_STRONG_CFG = cfg_path('gct/dilatedconvnet-strong-ce_synthetic_1-16.py')
 SIZE = 64  # the flaw detector needs >= 64 px
 
 
@@ -190,6 +191,103 @@ def test_dc_and_fc_masks_on_crafted_flaw_maps():
     dc2 = 100 * ((p2 - p1)**2 * band(16, 48)).sum() / p2.numel()
     assert losses['unsup.loss_dc2'].item() == pytest.approx(dc2.item(),
                                                             rel=1e-4)
+
+
+class RecordingDetector(FakeDetector):
+    """FakeDetector that also keeps the images it was shown."""
+
+    def __init__(self, maps):
+        super().__init__(maps)
+        self.images = []
+
+    def forward(self, image, probs):
+        self.images.append(image.detach())
+        return super().forward(image, probs)
+
+
+def strong_batch(model, box=(0, 0, 32, SIZE)):
+    """Preprocessed batch with a weak and a different strong view per
+    unlabelled image; strong sample 0 carries a CutMix box (x1, y1, x2,
+    y2), sample 1 none."""
+    raw = raw_batch(n_l=2, n_u=2, seed=0)
+    weak = raw_batch(n_l=0, n_u=2, seed=1)['inputs']['unsup']
+    strong = raw['inputs'].pop('unsup')
+    samples = raw['data_samples']
+    samples.pop('unsup')
+    raw['inputs'].update(unsup_teacher=weak, unsup_student=strong)
+    samples['unsup_teacher'] = [sample() for _ in range(2)]
+    samples['unsup_student'] = [sample() for _ in range(2)]
+    samples['unsup_student'][0].set_metainfo(dict(cutmix_box=box))
+    samples['unsup_student'][1].set_metainfo(dict(cutmix_box=None))
+    data = model.data_preprocessor(raw, training=True)
+    return data['inputs'], data['data_samples']
+
+
+def test_strong_view_ce_learns_mixed_weak_predictions_of_the_other():
+    """strong_view + dc_loss='ce' on the crafted maps (identical for every
+    image, so CutMix leaves them unchanged): model 1 learns in band 0-15,
+    by CE towards model 2's argmax, which on the unlabelled images is its
+    eval-mode prediction on the *weak* view, CutMix-ed like the strong
+    images; normalised by all N * H * W pixels. FC uses the weak maps'
+    mask on the detector's output for the strong view."""
+    torch.manual_seed(0)
+    model = build(xi=0.6, lambda_dc=1.0, strong_view=True, dc_loss='ce')
+    f1, f2 = region_maps()
+    fake = RecordingDetector((f1, f2))
+    model.flaw_detector = fake
+    model.eval()
+    inputs, samples = strong_batch(model)
+    losses = model.loss(inputs, samples)
+    x_l, x_w = inputs['sup'], inputs['unsup_teacher']
+    x_s = inputs['unsup_student'].clone()
+    x_s[0, :, :, :32] = x_s[1, :, :, :32]  # the box takes sample 1's pixels
+    # calls: model 1 / model 2 on the weak views, then on labelled + mixed
+    # strong views
+    assert [len(i) for i in fake.images] == [2, 2, 4, 4]
+    assert torch.equal(fake.images[0], x_w)
+    assert torch.allclose(fake.images[2], torch.cat((x_l, x_s)))
+    with torch.no_grad():
+        logits1 = full_res_logits(model.model1, torch.cat((x_l, x_s)))
+        p2_l = full_res_logits(model.model2, x_l).softmax(1)
+        p2_w = full_res_logits(model.model2, x_w).softmax(1)
+    assert torch.allclose(fake.seen[1], p2_w, atol=1e-6)
+    p2_w[0, :, :, :32] = p2_w[1, :, :, :32]
+    target = torch.cat((p2_l, p2_w)).argmax(1)
+    ce = F.cross_entropy(logits1, target, reduction='none')
+    expected = (ce * band(0, 16)[:, 0]).sum() / (4 * SIZE * SIZE)
+    assert losses['unsup.loss_dc1'].item() == pytest.approx(
+        expected.item(), rel=1e-4)
+    # the strong view's own model-2 prediction is not the target
+    with torch.no_grad():
+        p2_s = full_res_logits(model.model2, x_s).softmax(1)
+    assert not torch.equal(p2_s.argmax(1), p2_w.argmax(1))
+    assert losses['unsup.dc1_ratio'].item() == pytest.approx(0.25)
+    pixels = SIZE * SIZE
+    fc1 = (0.65**2 * 16 * SIZE + 1.0) / pixels
+    assert losses['unsup.loss_fc1'].item() == pytest.approx(fc1, rel=1e-5)
+    # the MSE form on the same masks: model 1 towards model 2's (mixed
+    # weak) probabilities
+    model.dc_loss = 'mse'
+    fake.seen.clear()
+    losses = model.loss(inputs, samples)
+    p1 = logits1.softmax(1)
+    p_other = torch.cat((p2_l, p2_w))
+    dc1 = ((p1 - p_other)**2 * band(0, 16)).sum() / p1.numel()
+    assert losses['unsup.loss_dc1'].item() == pytest.approx(dc1.item(),
+                                                            rel=1e-4)
+
+
+def test_strong_view_needs_both_views_and_ce_needs_classes():
+    model = build(strong_view=True)
+    inputs, samples = preprocessed(model)  # one 'unsup' view only
+    with pytest.raises(ValueError, match='unsup_student'):
+        model.loss(inputs, samples)
+    with pytest.raises(ValueError, match="dc_loss must be one of"):
+        build(dc_loss='kl')
+    with pytest.raises(ValueError, match="task_type='segmentation'"):
+        build(dc_loss='ce', task_type='regression')
+    with pytest.raises(ValueError, match='strong_view must be True or'):
+        build(strong_view='yes')
 
 
 def test_ramp_up_weights_dc_and_fc_and_warmup_skips_them():
@@ -460,8 +558,8 @@ def preprocessed_denoising(model):
 # --------------------------------------------------------------------- #
 
 
-def gct_cfg(root, work, iters, val=True):
-    cfg = load_cfg(GCT_CFG, semi_overrides(root, work, iters, val=val))
+def gct_cfg(root, work, iters, val=True, path=GCT_CFG):
+    cfg = load_cfg(path, semi_overrides(root, work, iters, val=val))
     # a small detector: checkpoints of the 8.3M-parameter one are ~100 MB
     cfg.model.flaw_detector.channels = (8, ) * 7
     # the DC/FC losses from the first iteration
@@ -515,6 +613,17 @@ def test_synthetic_config_trains_validates_and_draws(synthetic_root,
     img = cv2.imread(osp.join(out, 'semi_batch0.png'))
     # 2 rows (a labelled and an unlabelled image) of 12 panels
     assert img is not None and img.shape[1] > 10 * 128
+
+
+def test_strong_view_config_trains(synthetic_root, tmp_path):
+    """The strong-view + CE config (weak/strong views from the FixMatch
+    pipeline, CutMix boxes) trains through the runner and validates."""
+    work = str(tmp_path / 'run')
+    runner = train(gct_cfg(synthetic_root, work, 2, path=GCT_STRONG_CFG))
+    assert runner.iter == 2
+    keys = set().union(*scalars(work))
+    assert {'model1/mIoU', 'unsup.loss_dc1', 'unsup.loss_fc2',
+            'fd.loss_fd'} <= keys
 
 
 def test_resume_equals_uninterrupted(synthetic_root, tmp_path):

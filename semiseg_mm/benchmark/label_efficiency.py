@@ -467,3 +467,11 @@ register_entry(
         metric='model1/mIoU',
         split_keys=SEMI_SPLIT_KEYS,
         cost=5.0))
+register_entry(
+    Entry(
+        key='gct_strong_ce',
+        name='GCT + strong view + CE (extensions), 1/16',
+        config='gct/dilatedconvnet-strong-ce_synthetic_1-16.py',
+        metric='model1/mIoU',
+        split_keys=SEMI_SPLIT_KEYS,
+        cost=6.0))

@@ -77,10 +77,19 @@ def _gct(model, data) -> None:
     """Task step: each task model forward+backward over labelled and
     unlabelled images, with the flaw detector's forward (and backward into
     the model) on its prediction; detector step: the detector forward+
-    backward on both models' (detached) predictions."""
+    backward on both models' (detached) predictions. ``strong_view``
+    adds, without gradients, each task model's forward on the weak views
+    and the detector's forward on its prediction there."""
     from semiseg_mm.models.utils import full_res_logits
-    x = torch.cat([data['inputs']['sup'], data['inputs']['unsup']])
+    inputs = data['inputs']
+    unlabeled = 'unsup_student' if model.strong_view else 'unsup'
+    x = torch.cat([inputs['sup'], inputs[unlabeled]])
     detector = unwrap(model.flaw_detector)
+    if model.strong_view:
+        with torch.no_grad():
+            for task_model in model.task_models():
+                x_w = inputs['unsup_teacher']
+                detector(x_w, full_res_logits(task_model, x_w).softmax(1))
     probs = []
     for task_model in model.task_models():
         logits = full_res_logits(task_model, x)

@@ -21,6 +21,12 @@ prediction is wrong (METHODS.md, section "GCT"; PixelSSL
     to regress C(.), the blurred, dilated and normalised error of each
     task model's prediction on the labelled images, from the predictions
     of step (a).
+
+Extensions beyond the paper (``semi_train_cfg``, off by default):
+``strong_view`` trains the task models on strong, CutMix-ed views of the
+unlabelled images, guided by their predictions and flaw maps on the weak
+view; ``dc_loss='ce'`` makes DC a cross-entropy towards the other model's
+hard prediction (cross pseudo supervision, masked by the flaw maps).
 """
 import copy
 import functools
@@ -37,12 +43,13 @@ from torch import Tensor
 
 from semiseg_mm.engine.hooks import unwrap
 from semiseg_mm.registry import MODELS
+from ..losses.consistency import masked_cross_entropy
 from ..losses.gct import (dynamic_consistency_loss,
                           dynamic_consistency_masks, flaw_correction_loss,
                           flaw_correction_mask, flaw_detector_loss,
                           flaw_distance, flaw_target_from_distance,
                           process_flaw_map)
-from ..utils import full_res_logits, joint_forward, valid_mask
+from ..utils import cutmix_batch, full_res_logits, joint_forward, valid_mask
 from .semi_base import SampleList, SemiBaseSegmentor
 
 TASK_TYPES = ('segmentation', 'regression')
@@ -61,7 +68,10 @@ DEFAULTS = dict(
     flaw_map_blur_divisor=16,
     rampup=None,
     sup_weight=1.0,
+    strong_view=False,
+    dc_loss='mse',
 )
+DC_LOSSES = ('mse', 'ce')
 
 
 def call_through_wrapper(module: nn.Module, fn: Callable, *args,
@@ -144,13 +154,30 @@ class GCT(SemiBaseSegmentor):
               (raw outputs as predictions, MSE to the float ``gt_target``
               (O, H, W) of each data sample, flaw = mean absolute error
               over channels, e.g. GCT's denoising);
-            - ``sup_weight`` (1): weight of the supervised losses.
+            - ``sup_weight`` (1): weight of the supervised losses;
+            - ``strong_view`` (False; an extension, not in the paper): the
+              unlabelled images come as a weak view (``unsup_teacher``) and
+              a strong, CutMix-boxed view (``unsup_student``, the
+              FixMatch pipeline of ``semi_views.py``). Predictions and
+              flaw maps on the weak view (no gradient, task models in eval
+              mode) set the DC/FC masks and DC targets, CutMix-ed like the
+              strong images; each task model learns on the strong view and
+              FC pushes F(strong view, its prediction) to 0. Labelled
+              images are handled as in the paper;
+            - ``dc_loss`` (``'mse'``, the paper; or ``'ce'``, an extension):
+              ``'ce'`` replaces DC's MSE towards the other model's
+              probabilities by cross-entropy towards its argmax (hard
+              pseudo-labels, as in cross pseudo supervision), on the same
+              masked pixels, normalised by all image pixels
+              (segmentation only).
         semi_test_cfg: ``predict_on``: ``'model1'`` (default; METHODS.md
             does not say which model PixelSSL reports), ``'model2'`` or
             ``'ensemble'`` (mean of the two models' predictions).
         data_preprocessor: ``mmdet.MultiBranchDataPreprocessor``; the
             batch has branches ``sup`` (labelled) and ``unsup``.
     """
+    #: branches with one unlabelled view; ``strong_view=True`` reads
+    #: ``('sup', 'unsup_teacher', 'unsup_student')`` instead
     train_branches = ('sup', 'unsup')
     semi_train_keys = tuple(DEFAULTS) + ('crop_size', )
 
@@ -176,6 +203,10 @@ class GCT(SemiBaseSegmentor):
         self.lambda_fc = cfg['lambda_fc']
         self.fd_weight = cfg['fd_weight']
         self.clear_threshold = cfg['clear_threshold']
+        self.strong_view = cfg['strong_view']
+        self.dc_loss = cfg['dc_loss']
+        if self.strong_view:
+            self.train_branches = ('sup', 'unsup_teacher', 'unsup_student')
         head1 = self.model1.decode_head
         self.num_outputs = head1.out_channels
         self.ignore_index = head1.ignore_index
@@ -227,6 +258,16 @@ class GCT(SemiBaseSegmentor):
         if cfg['task_type'] not in TASK_TYPES:
             raise ValueError(f'semi_train_cfg.task_type must be one of '
                              f"{TASK_TYPES}, got {cfg['task_type']!r}")
+        if cfg['dc_loss'] not in DC_LOSSES:
+            raise ValueError(f'semi_train_cfg.dc_loss must be one of '
+                             f"{DC_LOSSES}, got {cfg['dc_loss']!r}")
+        if cfg['dc_loss'] == 'ce' and cfg['task_type'] != 'segmentation':
+            raise ValueError(
+                "semi_train_cfg.dc_loss='ce' needs class predictions "
+                "(task_type='segmentation'); regression uses 'mse'")
+        if not isinstance(cfg['strong_view'], bool):
+            raise ValueError('semi_train_cfg.strong_view must be True or '
+                             f"False, got {cfg['strong_view']!r}")
         if not 0.0 <= cfg['xi'] <= 1.0:
             raise ValueError(
                 f"semi_train_cfg.xi must be in [0, 1], got {cfg['xi']}")
@@ -422,6 +463,58 @@ class GCT(SemiBaseSegmentor):
             for p, flag in zip(detector.parameters(), was):
                 p.requires_grad_(flag)
 
+    @torch.no_grad()
+    def weak_guidance(self, x_w: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
+        """``strong_view``: each task model's prediction on the weak view
+        (eval mode, no gradient) and its processed flaw map."""
+        preds = []
+        for model in self.task_models():
+            was_training = model.training
+            model.eval()
+            try:
+                preds.append(self.predictions(full_res_logits(model, x_w)))
+            finally:
+                model.train(was_training)
+        maps = [
+            process_flaw_map(
+                self.detect_flaws(x_w, p), self.crop_size,
+                self.clear_threshold,
+                self.semi_train_cfg.flaw_map_blur_divisor) for p in preds
+        ]
+        return preds, maps
+
+    def unlabeled_views(
+        self, multi_inputs: Dict[str, Tensor],
+        multi_data_samples: Dict[str, SampleList], guide: bool
+    ) -> Tuple[Tensor, Tensor, Optional[Tuple[List[Tensor], List[Tensor]]]]:
+        """The unlabelled images the task models train on, their (N, H, W)
+        padding mask, and for ``strong_view`` the weak-view guidance
+        (predictions, flaw maps; only if ``guide``), all CutMix-ed with the
+        strong views' boxes."""
+        if not self.strong_view:
+            x_u, s_u = multi_inputs['unsup'], multi_data_samples['unsup']
+            return x_u, valid_mask(s_u, x_u.shape[-2:], x_u.device), None
+        x_u = multi_inputs['unsup_student']
+        s_u = multi_data_samples['unsup_student']
+        valid = valid_mask(s_u, x_u.shape[-2:], x_u.device)
+        if not guide:
+            x_u, valid = cutmix_batch(s_u, (x_u, valid))
+            return x_u, valid, None
+        preds_w, maps_w = self.weak_guidance(multi_inputs['unsup_teacher'])
+        x_u, valid, *mixed = cutmix_batch(s_u,
+                                          (x_u, valid, *preds_w, *maps_w))
+        return x_u, valid, (mixed[:2], mixed[2:])
+
+    def dc_loss_of(self, logits: Tensor, preds: Tensor, target: Tensor,
+                   mask: Tensor, valid: Tensor) -> Tensor:
+        """Dynamic consistency of one model towards ``target`` (the other
+        model's detached prediction) on ``mask``: the paper's MSE of
+        probabilities, or CE towards the target's argmax (``dc_loss``)."""
+        if self.dc_loss == 'mse':
+            return dynamic_consistency_loss(preds, target, mask)
+        return masked_cross_entropy(logits, target.argmax(dim=1),
+                                    mask[:, 0] > 0, valid[:, 0] > 0)
+
     def task_losses(
         self, multi_inputs: Dict[str, Tensor],
         multi_data_samples: Dict[str, SampleList]
@@ -429,22 +522,25 @@ class GCT(SemiBaseSegmentor):
         """Losses of the task step and the detector step's inputs."""
         self.check_batch(multi_inputs, multi_data_samples)
         x_l, s_l = multi_inputs['sup'], multi_data_samples['sup']
-        x_u, s_u = multi_inputs['unsup'], multi_data_samples['unsup']
         n_l = len(x_l)
-        losses, preds = {}, []
+        weight = self.unsup_rampup()
+        x_u, valid_u, weak = self.unlabeled_views(multi_inputs,
+                                                  multi_data_samples,
+                                                  guide=weight > 0)
+        losses, logits, preds = {}, [], []
         # 1. supervised losses and predictions, one pass per model
         for name in ('model1', 'model2'):
             sup, out_l, out_u = call_through_wrapper(
                 getattr(self, name), self._forward_task, x_l, s_l, x_u)
             losses.update(self.sup_losses(add_prefix(sup, name)))
-            preds.append(self.predictions(torch.cat((out_l, out_u))))
+            logits.append(torch.cat((out_l, out_u)))
+            preds.append(self.predictions(logits[-1]))
         images = torch.cat((x_l, x_u))
         fd_batch = FlawDetectorBatch(
             images=images,
             preds=tuple(p.detach() for p in preds),
             targets=tuple(self.flaw_target(p[:n_l], s_l) for p in preds),
             num_labeled=n_l)
-        weight = self.unsup_rampup()
         if weight == 0:  # warm-up: the detector learns, the models only sup
             return losses, fd_batch
 
@@ -457,18 +553,28 @@ class GCT(SemiBaseSegmentor):
                                  self.semi_train_cfg.flaw_map_blur_divisor)
                 for f in flaws
             ]
-        valid = valid_mask(list(s_l) + list(s_u), images.shape[-2:],
-                           images.device).unsqueeze(1).to(images.dtype)
+        # what each model learns from: the other's prediction on the same
+        # image, or (strong_view) on the weak view of the unlabelled ones,
+        # whose flaw maps then decide
+        targets = [preds[1].detach(), preds[0].detach()]
+        if weak is not None:
+            preds_w, maps_w = weak
+            maps = [torch.cat((m[:n_l], w)) for m, w in zip(maps, maps_w)]
+            targets = [
+                torch.cat((t[:n_l], w))
+                for t, w in zip(targets, (preds_w[1], preds_w[0]))
+            ]
+        valid = torch.cat((valid_mask(s_l, x_l.shape[-2:], x_l.device),
+                           valid_u)).unsqueeze(1).to(images.dtype)
         # 3. dynamic consistency: learn from the less flawed model
         dc1, dc2 = (m * valid for m in dynamic_consistency_masks(
             maps[0], maps[1], self.xi))
         # 4. flaw correction where both models are flawed
         fc = flaw_correction_mask(maps[0], maps[1], self.xi) * valid
         wdc, wfc = weight * self.lambda_dc, weight * self.lambda_fc
-        losses['unsup.loss_dc1'] = wdc * dynamic_consistency_loss(
-            preds[0], preds[1], dc1)
-        losses['unsup.loss_dc2'] = wdc * dynamic_consistency_loss(
-            preds[1], preds[0], dc2)
+        for k, dc in enumerate((dc1, dc2)):
+            losses[f'unsup.loss_dc{k + 1}'] = wdc * self.dc_loss_of(
+                logits[k], preds[k], targets[k], dc, valid)
         losses['unsup.loss_fc1'] = wfc * flaw_correction_loss(flaws[0], fc)
         losses['unsup.loss_fc2'] = wfc * flaw_correction_loss(flaws[1], fc)
         with torch.no_grad():
