@@ -626,6 +626,26 @@ def test_strong_view_config_trains(synthetic_root, tmp_path):
             'fd.loss_fd'} <= keys
 
 
+def test_speed_tool_measures_the_strong_view_config(synthetic_root,
+                                                   tmp_path):
+    """tools/benchmark.py's bare-pass reference follows strong_view (its
+    views and the extra weak-view forwards)."""
+    data = tmp_path / 'data'
+    data.mkdir()
+    os.symlink(synthetic_root, data / 'synthetic')
+    r = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools/benchmark.py'), GCT_STRONG_CFG, '--iters', '1',
+        '--warmup', '1', '--threads', '1'
+    ],
+                       capture_output=True,
+                       text=True,
+                       cwd=str(tmp_path),
+                       timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert '| GCT |' in r.stdout
+
+
 def test_resume_equals_uninterrupted(synthetic_root, tmp_path):
     """All three sub-models and both optimisers after N iterations + resume
     to 2N equal a 2N-iteration run."""
