@@ -204,3 +204,12 @@ def test_tiny_run_end_to_end(synthetic_root, tmp_path):
     r2 = subprocess.run(r.args, capture_output=True, text=True)
     assert r2.returncode == 0
     assert not (tmp_path / 'sup_full_seed0' / 'work' / 'iter_4.pth').exists()
+
+
+def test_variants_run_only_when_named():
+    """Rows with default=False (e.g. GCT's strong-view variant) stay out of
+    make demo, the full benchmark and the docs table unless named."""
+    keys = le.default_keys()
+    assert keys == ['sup_1-16', 'sup_full', 'mean_teacher', 'fixmatch', 'gct']
+    assert not le.ENTRIES['gct_strong_ce'].default
+    assert 'gct_strong_ce' in le.ENTRIES

@@ -33,9 +33,11 @@ FIG = osp.join(REPO, 'docs', 'figures', 'label_efficiency.png')
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--preset', choices=sorted(le.PRESETS), default='demo')
+    named_only = [k for k in le.ENTRIES if k not in le.default_keys()]
     p.add_argument('--methods', nargs='+', default=None,
-                   help=f'entries to run (default all: '
-                   f'{", ".join(le.ENTRIES)})')
+                   help=f'entries to run (default: '
+                   f'{", ".join(le.default_keys())}; when named: '
+                   f'{", ".join(named_only) or "none"})')
     p.add_argument('--seeds', type=int, nargs='+', default=None)
     p.add_argument('--max-iters', type=int, default=None,
                    help="override the preset's schedule length")
@@ -65,7 +67,7 @@ def main(argv=None):
     preset = le.PRESETS[args.preset]
     seeds = args.seeds or list(preset.seeds)
     max_iters = args.max_iters or preset.max_iters
-    keys = args.methods or list(le.ENTRIES)
+    keys = args.methods or le.default_keys()
     unknown = [k for k in keys if k not in le.ENTRIES]
     if unknown:
         sys.exit(f'unknown entries {unknown}; known: {list(le.ENTRIES)}')

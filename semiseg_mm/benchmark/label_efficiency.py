@@ -50,6 +50,9 @@ class Entry:
             its own split.
         cost: rough time per iteration relative to supervised training;
             the longest runs start first so parallel jobs end together.
+        default: run when no ``--methods`` are given (``make demo``, the
+            full benchmark, the docs table); ``False`` for variants that
+            run only when named.
     """
     key: str
     name: str
@@ -58,6 +61,7 @@ class Entry:
     metric: str = 'mIoU'
     split_keys: Dict[str, str] = field(default_factory=dict)
     cost: float = 1.0
+    default: bool = True
 
     def __post_init__(self):
         if self.role not in ROLES:
@@ -65,6 +69,11 @@ class Entry:
 
 
 ENTRIES: Dict[str, Entry] = {}
+
+
+def default_keys() -> List[str]:
+    """The entries run when none are named (``Entry.default``)."""
+    return [k for k, e in ENTRIES.items() if e.default]
 
 
 def register_entry(entry: Entry) -> Entry:
@@ -474,4 +483,5 @@ register_entry(
         config='gct/dilatedconvnet-strong-ce_synthetic_1-16.py',
         metric='model1/mIoU',
         split_keys=SEMI_SPLIT_KEYS,
-        cost=6.0))
+        cost=6.0,
+        default=False))
