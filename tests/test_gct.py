@@ -25,6 +25,7 @@ from semiseg_mm.registry import MODELS
 
 GCT_CFG = cfg_path('gct/dilatedconvnet_synthetic_1-16.py')
 GCT_STRONG_CFG = cfg_path('gct/dilatedconvnet-strong-ce_synthetic_1-16.py')
+GCT_EMA_CFG = cfg_path('gct/dilatedconvnet-strong-ema_synthetic_1-16.py')
 SIZE = 64  # the flaw detector needs >= 64 px
 
 
@@ -288,6 +289,65 @@ def test_strong_view_needs_both_views_and_ce_needs_classes():
         build(dc_loss='ce', task_type='regression')
     with pytest.raises(ValueError, match='strong_view must be True or'):
         build(strong_view='yes')
+
+
+def test_ema_guidance_takes_weak_view_targets_from_the_emas():
+    """ema_guidance: the weak-view predictions the flaw detector sees and
+    model 1 learns from are ema2's, not model 2's; the EMA copies are
+    frozen, outside the task optimiser and stay in eval mode."""
+    torch.manual_seed(0)
+    model = build(xi=0.6, lambda_dc=1.0, strong_view=True, dc_loss='ce',
+                  ema_guidance=True)
+    assert model.sub_model_names() == ('model1', 'model2', 'ema1', 'ema2')
+    assert not any(p.requires_grad for p in model.ema1.parameters())
+    optimised = {id(p) for p in optim(model)['task'].param_groups[0]['params']}
+    assert not optimised & {id(p) for p in model.ema2.parameters()}
+    model.train()
+    assert model.model1.training and not model.ema1.training
+    # an EMA that differs from its model (as after some training)
+    with torch.no_grad():
+        for p in model.ema2.parameters():
+            p.add_(0.5 * torch.randn_like(p))
+    f1, f2 = region_maps()
+    fake = RecordingDetector((f1, f2))
+    model.flaw_detector = fake
+    model.eval()
+    inputs, samples = strong_batch(model)
+    losses = model.loss(inputs, samples)
+    x_l, x_w = inputs['sup'], inputs['unsup_teacher']
+    x_s = inputs['unsup_student'].clone()
+    x_s[0, :, :, :32] = x_s[1, :, :, :32]
+    with torch.no_grad():
+        logits1 = full_res_logits(model.model1, torch.cat((x_l, x_s)))
+        p2_l = full_res_logits(model.model2, x_l).softmax(1)
+        ema_w = full_res_logits(model.ema2, x_w).softmax(1)
+        model_w = full_res_logits(model.model2, x_w).softmax(1)
+    assert torch.allclose(fake.seen[1], ema_w, atol=1e-6)
+    assert not torch.equal(ema_w.argmax(1), model_w.argmax(1))
+    ema_w[0, :, :, :32] = ema_w[1, :, :, :32]
+    target = torch.cat((p2_l, ema_w)).argmax(1)
+    ce = F.cross_entropy(logits1, target, reduction='none')
+    expected = (ce * band(0, 16)[:, 0]).sum() / (4 * SIZE * SIZE)
+    assert losses['unsup.loss_dc1'].item() == pytest.approx(
+        expected.item(), rel=1e-4)
+
+
+def test_ema_guidance_needs_strong_view_and_ema_branches_need_it():
+    with pytest.raises(ValueError, match='needs strong_view=True'):
+        build(ema_guidance=True)
+    with pytest.raises(ValueError, match='ema_guidance must be True or'):
+        build(strong_view=True, ema_guidance=1)
+    with pytest.raises(ValueError, match='ema1'):
+        MODELS.build(
+            dict(
+                type='GCT',
+                segmentor=tiny(),
+                flaw_detector=SMALL_FD,
+                data_preprocessor=PRE,
+                semi_train_cfg=dict(crop_size=16),
+                semi_test_cfg=dict(predict_on='ema1')))
+    model = build(strong_view=True, ema_guidance=True)
+    assert 'ema2' in model.predict_branches
 
 
 def test_ramp_up_weights_dc_and_fc_and_warmup_skips_them():
@@ -624,6 +684,27 @@ def test_strong_view_config_trains(synthetic_root, tmp_path):
     keys = set().union(*scalars(work))
     assert {'model1/mIoU', 'unsup.loss_dc1', 'unsup.loss_fc2',
             'fd.loss_fd'} <= keys
+
+
+def test_ema_guidance_config_trains_and_keeps_the_emas(synthetic_root,
+                                                      tmp_path):
+    """The EMA-guidance config: its two EMATeacherHooks average model1 into
+    ema1 and model2 into ema2; every branch, the EMAs included, is
+    validated."""
+    work = str(tmp_path / 'run')
+    runner = train(gct_cfg(synthetic_root, work, 2, path=GCT_EMA_CFG))
+    assert runner.iter == 2
+    model = runner.model
+    for k in ('1', '2'):
+        task = model.get_submodule('model' + k).state_dict()
+        ema = model.get_submodule('ema' + k).state_dict()
+        diff = [
+            n for n, t in task.items()
+            if t.is_floating_point() and not torch.equal(t, ema[n])
+        ]
+        assert diff, f'ema{k} equals model{k}: the hook did not average'
+    keys = set().union(*scalars(work))
+    assert {'model1/mIoU', 'ema1/mIoU', 'ema2/mIoU'} <= keys
 
 
 def test_speed_tool_measures_the_strong_view_config(synthetic_root,

@@ -10,7 +10,7 @@ from mmengine.config import Config, DictAction
 
 import semiseg_mm  # noqa: F401  (config prefix, checkpoint compatibility)
 from semiseg_mm.utils.launch import (apply_common_args, build_runner,
-                                     set_local_rank)
+                                     finish_distributed, set_local_rank)
 
 
 def parse_args(argv=None):
@@ -86,6 +86,7 @@ def main(argv=None):
         cfg.test_evaluator['keep_results'] = True
     runner = build_runner(cfg)
     runner.test()
+    finish_distributed()
 
 
 if __name__ == '__main__':

@@ -12,7 +12,8 @@ from mmengine.config import Config, DictAction
 # `semiseg_mm::` config prefix and the torch>=2.6 checkpoint fix.
 import semiseg_mm  # noqa: F401
 from semiseg_mm.utils.launch import (apply_common_args, build_runner,
-                                     enable_amp, set_local_rank)
+                                     enable_amp, finish_distributed,
+                                     set_local_rank)
 
 
 def parse_args(argv=None):
@@ -56,6 +57,7 @@ def main(argv=None):
     cfg.resume = args.resume
     runner = build_runner(cfg)
     runner.train()
+    finish_distributed()
 
 
 if __name__ == '__main__':

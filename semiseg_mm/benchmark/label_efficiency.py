@@ -485,3 +485,12 @@ register_entry(
         split_keys=SEMI_SPLIT_KEYS,
         cost=6.0,
         default=False))
+register_entry(
+    Entry(
+        key='gct_strong_ema',
+        name='GCT + strong view + CE + EMA guidance (extensions), 1/16',
+        config='gct/dilatedconvnet-strong-ema_synthetic_1-16.py',
+        metric='model1/mIoU',
+        split_keys=SEMI_SPLIT_KEYS,
+        cost=6.0,
+        default=False))

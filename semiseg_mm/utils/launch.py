@@ -89,6 +89,20 @@ def set_local_rank(local_rank: int) -> None:
         os.environ['LOCAL_RANK'] = str(local_rank)
 
 
+def finish_distributed() -> None:
+    """Tear the process group down once every rank is done.
+
+    Neither MMEngine's runner nor torchrun destroys the process group. Left
+    alive at interpreter exit, gloo's worker threads are destroyed while still
+    joinable and a rank can die with ``terminate called without an active
+    exception`` (SIGABRT) after training finished, failing the whole job. The
+    barrier keeps a fast rank from tearing down while another still talks.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def build_runner(cfg: Config):
     """Build the runner (``runner_type`` if the config names one)."""
     from mmengine.runner import Runner

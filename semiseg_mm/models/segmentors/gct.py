@@ -26,7 +26,10 @@ Extensions beyond the paper (``semi_train_cfg``, off by default):
 ``strong_view`` trains the task models on strong, CutMix-ed views of the
 unlabelled images, guided by their predictions and flaw maps on the weak
 view; ``dc_loss='ce'`` makes DC a cross-entropy towards the other model's
-hard prediction (cross pseudo supervision, masked by the flaw maps).
+hard prediction (cross pseudo supervision, masked by the flaw maps);
+``ema_guidance`` takes that weak-view guidance from EMA copies of the task
+models (``ema1``, ``ema2``, kept by two ``EMATeacherHook``) instead of the
+models being trained.
 """
 import copy
 import functools
@@ -70,6 +73,7 @@ DEFAULTS = dict(
     sup_weight=1.0,
     strong_view=False,
     dc_loss='mse',
+    ema_guidance=False,
 )
 DC_LOSSES = ('mse', 'ce')
 
@@ -169,10 +173,19 @@ class GCT(SemiBaseSegmentor):
               probabilities by cross-entropy towards its argmax (hard
               pseudo-labels, as in cross pseudo supervision), on the same
               masked pixels, normalised by all image pixels
-              (segmentation only).
+              (segmentation only);
+            - ``ema_guidance`` (False; an extension, needs ``strong_view``):
+              build ``ema1`` and ``ema2``, frozen copies of the task models
+              that the config keeps as their EMAs (``custom_hooks``: one
+              ``EMATeacherHook(student='model1', teacher='ema1')`` and one
+              for ``model2``/``ema2``); the weak-view predictions and flaw
+              maps then come from them, so each model learns from a slowly
+              moving average of the other, as FixMatch's student does from
+              its EMA teacher. They can also predict (``predict_on``).
         semi_test_cfg: ``predict_on``: ``'model1'`` (default; METHODS.md
             does not say which model PixelSSL reports), ``'model2'`` or
-            ``'ensemble'`` (mean of the two models' predictions).
+            ``'ensemble'`` (mean of the two models' predictions); with
+            ``ema_guidance`` also ``'ema1'`` or ``'ema2'``.
         data_preprocessor: ``mmdet.MultiBranchDataPreprocessor``; the
             batch has branches ``sup`` (labelled) and ``unsup``.
     """
@@ -190,7 +203,7 @@ class GCT(SemiBaseSegmentor):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         cfg = self._check_train_cfg(semi_train_cfg)
-        super().__init__((segmentor, segmentor2),
+        super().__init__((segmentor, segmentor2, cfg['ema_guidance']),
                          semi_train_cfg=cfg,
                          semi_test_cfg=semi_test_cfg,
                          data_preprocessor=data_preprocessor,
@@ -265,9 +278,14 @@ class GCT(SemiBaseSegmentor):
             raise ValueError(
                 "semi_train_cfg.dc_loss='ce' needs class predictions "
                 "(task_type='segmentation'); regression uses 'mse'")
-        if not isinstance(cfg['strong_view'], bool):
-            raise ValueError('semi_train_cfg.strong_view must be True or '
-                             f"False, got {cfg['strong_view']!r}")
+        for key in ('strong_view', 'ema_guidance'):
+            if not isinstance(cfg[key], bool):
+                raise ValueError(f'semi_train_cfg.{key} must be True or '
+                                 f'False, got {cfg[key]!r}')
+        if cfg['ema_guidance'] and not cfg['strong_view']:
+            raise ValueError(
+                'semi_train_cfg.ema_guidance=True sets where the weak-view '
+                'guidance comes from and needs strong_view=True')
         if not 0.0 <= cfg['xi'] <= 1.0:
             raise ValueError(
                 f"semi_train_cfg.xi must be in [0, 1], got {cfg['xi']}")
@@ -289,22 +307,40 @@ class GCT(SemiBaseSegmentor):
     # sub-models and prediction
     # ------------------------------------------------------------------ #
     def build_sub_models(self,
-                         segmentors: Tuple[dict, Optional[dict]]
+                         segmentors: Tuple[dict, Optional[dict], bool]
                          ) -> Tuple[str, ...]:
         """``model1`` and ``model2``, built separately (different random
-        initialisations even from the same config)."""
-        segmentor, segmentor2 = segmentors
+        initialisations even from the same config); with ``ema_guidance``
+        also their frozen copies ``ema1`` and ``ema2`` (EMATeacherHook
+        copies the models into them before the first step and averages
+        them after each)."""
+        segmentor, segmentor2, self.ema_guidance = segmentors
         self.model1 = MODELS.build(copy.deepcopy(segmentor))
         self.model2 = MODELS.build(
             copy.deepcopy(segmentor if segmentor2 is None else segmentor2))
-        return ('model1', 'model2')
+        if not self.ema_guidance:
+            return ('model1', 'model2')
+        self.ema1 = copy.deepcopy(self.model1)
+        self.ema2 = copy.deepcopy(self.model2)
+        self.freeze(self.ema1)
+        self.freeze(self.ema2)
+        return ('model1', 'model2', 'ema1', 'ema2')
 
     def default_predict_on(self) -> str:
         return 'model1'
 
     @property
     def predict_branches(self) -> Tuple[str, ...]:
-        return ('model1', 'model2', 'ensemble')
+        emas = ('ema1', 'ema2') if self.ema_guidance else ()
+        return ('model1', 'model2', 'ensemble') + emas
+
+    def train(self, mode: bool = True) -> 'GCT':
+        """The EMA copies stay in eval mode (frozen BatchNorm)."""
+        super().train(mode)
+        if self.ema_guidance:
+            self.ema1.eval()
+            self.ema2.eval()
+        return self
 
     @property
     def num_classes(self) -> int:
@@ -328,6 +364,13 @@ class GCT(SemiBaseSegmentor):
 
     def task_models(self) -> Tuple[nn.Module, nn.Module]:
         return unwrap(self.model1), unwrap(self.model2)
+
+    def guide_models(self) -> Tuple[nn.Module, nn.Module]:
+        """The models whose weak-view predictions guide (``strong_view``):
+        the EMA copies with ``ema_guidance``, else the task models."""
+        if self.ema_guidance:
+            return self.ema1, self.ema2
+        return self.task_models()
 
     def predict(self,
                 inputs: Tensor,
@@ -465,10 +508,11 @@ class GCT(SemiBaseSegmentor):
 
     @torch.no_grad()
     def weak_guidance(self, x_w: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
-        """``strong_view``: each task model's prediction on the weak view
-        (eval mode, no gradient) and its processed flaw map."""
+        """``strong_view``: each task model's (or with ``ema_guidance`` its
+        EMA's) prediction on the weak view (eval mode, no gradient) and its
+        processed flaw map."""
         preds = []
-        for model in self.task_models():
+        for model in self.guide_models():
             was_training = model.training
             model.eval()
             try:
