@@ -86,6 +86,7 @@ def main(argv=None):
         cfg.test_evaluator['keep_results'] = True
     runner = build_runner(cfg)
     runner.test()
+    del runner  # its DDP wrapper holds the process group
     finish_distributed()
 
 

@@ -57,6 +57,7 @@ def main(argv=None):
     cfg.resume = args.resume
     runner = build_runner(cfg)
     runner.train()
+    del runner  # its DDP wrapper holds the process group
     finish_distributed()
 
 
