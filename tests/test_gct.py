@@ -224,6 +224,35 @@ def strong_batch(model, box=(0, 0, 32, SIZE)):
     return data['inputs'], data['data_samples']
 
 
+def crafted_strong_loss(model):
+    """``model.loss`` on :func:`strong_batch` with the crafted flaw maps
+    (identical for every image, so CutMix leaves them unchanged). Returns
+    the losses, the recording detector, the labelled, weak and (box-mixed)
+    strong images."""
+    fake = RecordingDetector(region_maps())
+    model.flaw_detector = fake
+    model.eval()
+    inputs, samples = strong_batch(model)
+    losses = model.loss(inputs, samples)
+    x_s = inputs['unsup_student'].clone()
+    x_s[0, :, :, :32] = x_s[1, :, :, :32]  # the box takes sample 1's pixels
+    return losses, fake, inputs['sup'], inputs['unsup_teacher'], x_s
+
+
+def expected_ce_dc1(model, x_l, x_s, weak_other):
+    """Model 1's CE DC on band 0-15 towards the argmax of model 2 on the
+    labelled images and of ``weak_other`` (weak-view probabilities, CutMix-ed
+    here like the strong images), over all N * H * W pixels."""
+    with torch.no_grad():
+        logits1 = full_res_logits(model.model1, torch.cat((x_l, x_s)))
+        p2_l = full_res_logits(model.model2, x_l).softmax(1)
+    weak_other = weak_other.clone()
+    weak_other[0, :, :, :32] = weak_other[1, :, :, :32]
+    target = torch.cat((p2_l, weak_other)).argmax(1)
+    ce = F.cross_entropy(logits1, target, reduction='none')
+    return ((ce * band(0, 16)[:, 0]).sum() / (4 * SIZE * SIZE)).item()
+
+
 def test_strong_view_ce_learns_mixed_weak_predictions_of_the_other():
     """strong_view + dc_loss='ce' on the crafted maps (identical for every
     image, so CutMix leaves them unchanged): model 1 learns in band 0-15,
@@ -233,15 +262,7 @@ def test_strong_view_ce_learns_mixed_weak_predictions_of_the_other():
     mask on the detector's output for the strong view."""
     torch.manual_seed(0)
     model = build(xi=0.6, lambda_dc=1.0, strong_view=True, dc_loss='ce')
-    f1, f2 = region_maps()
-    fake = RecordingDetector((f1, f2))
-    model.flaw_detector = fake
-    model.eval()
-    inputs, samples = strong_batch(model)
-    losses = model.loss(inputs, samples)
-    x_l, x_w = inputs['sup'], inputs['unsup_teacher']
-    x_s = inputs['unsup_student'].clone()
-    x_s[0, :, :, :32] = x_s[1, :, :, :32]  # the box takes sample 1's pixels
+    losses, fake, x_l, x_w, x_s = crafted_strong_loss(model)
     # calls: model 1 / model 2 on the weak views, then on labelled + mixed
     # strong views
     assert [len(i) for i in fake.images] == [2, 2, 4, 4]
@@ -252,12 +273,9 @@ def test_strong_view_ce_learns_mixed_weak_predictions_of_the_other():
         p2_l = full_res_logits(model.model2, x_l).softmax(1)
         p2_w = full_res_logits(model.model2, x_w).softmax(1)
     assert torch.allclose(fake.seen[1], p2_w, atol=1e-6)
-    p2_w[0, :, :, :32] = p2_w[1, :, :, :32]
-    target = torch.cat((p2_l, p2_w)).argmax(1)
-    ce = F.cross_entropy(logits1, target, reduction='none')
-    expected = (ce * band(0, 16)[:, 0]).sum() / (4 * SIZE * SIZE)
     assert losses['unsup.loss_dc1'].item() == pytest.approx(
-        expected.item(), rel=1e-4)
+        expected_ce_dc1(model, x_l, x_s, p2_w), rel=1e-4)
+    p2_w[0, :, :, :32] = p2_w[1, :, :, :32]
     # the strong view's own model-2 prediction is not the target
     with torch.no_grad():
         p2_s = full_res_logits(model.model2, x_s).softmax(1)
@@ -269,8 +287,7 @@ def test_strong_view_ce_learns_mixed_weak_predictions_of_the_other():
     # the MSE form on the same masks: model 1 towards model 2's (mixed
     # weak) probabilities
     model.dc_loss = 'mse'
-    fake.seen.clear()
-    losses = model.loss(inputs, samples)
+    losses = crafted_strong_loss(model)[0]
     p1 = logits1.softmax(1)
     p_other = torch.cat((p2_l, p2_w))
     dc1 = ((p1 - p_other)**2 * band(0, 16)).sum() / p1.numel()
@@ -308,28 +325,14 @@ def test_ema_guidance_takes_weak_view_targets_from_the_emas():
     with torch.no_grad():
         for p in model.ema2.parameters():
             p.add_(0.5 * torch.randn_like(p))
-    f1, f2 = region_maps()
-    fake = RecordingDetector((f1, f2))
-    model.flaw_detector = fake
-    model.eval()
-    inputs, samples = strong_batch(model)
-    losses = model.loss(inputs, samples)
-    x_l, x_w = inputs['sup'], inputs['unsup_teacher']
-    x_s = inputs['unsup_student'].clone()
-    x_s[0, :, :, :32] = x_s[1, :, :, :32]
+    losses, fake, x_l, x_w, x_s = crafted_strong_loss(model)
     with torch.no_grad():
-        logits1 = full_res_logits(model.model1, torch.cat((x_l, x_s)))
-        p2_l = full_res_logits(model.model2, x_l).softmax(1)
         ema_w = full_res_logits(model.ema2, x_w).softmax(1)
         model_w = full_res_logits(model.model2, x_w).softmax(1)
     assert torch.allclose(fake.seen[1], ema_w, atol=1e-6)
     assert not torch.equal(ema_w.argmax(1), model_w.argmax(1))
-    ema_w[0, :, :, :32] = ema_w[1, :, :, :32]
-    target = torch.cat((p2_l, ema_w)).argmax(1)
-    ce = F.cross_entropy(logits1, target, reduction='none')
-    expected = (ce * band(0, 16)[:, 0]).sum() / (4 * SIZE * SIZE)
     assert losses['unsup.loss_dc1'].item() == pytest.approx(
-        expected.item(), rel=1e-4)
+        expected_ce_dc1(model, x_l, x_s, ema_w), rel=1e-4)
 
 
 def test_ema_guidance_needs_strong_view_and_ema_branches_need_it():
