@@ -334,14 +334,6 @@ class GCT(SemiBaseSegmentor):
         emas = ('ema1', 'ema2') if self.ema_guidance else ()
         return ('model1', 'model2', 'ensemble') + emas
 
-    def train(self, mode: bool = True) -> 'GCT':
-        """The EMA copies stay in eval mode (frozen BatchNorm)."""
-        super().train(mode)
-        if self.ema_guidance:
-            self.ema1.eval()
-            self.ema2.eval()
-        return self
-
     @property
     def num_classes(self) -> int:
         return self.num_outputs

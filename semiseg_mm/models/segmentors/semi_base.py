@@ -68,6 +68,8 @@ class SemiBaseSegmentor(BaseSegmentor):
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.with_teacher = with_teacher
+        # modules kept frozen and in eval mode (see freeze / train)
+        self._frozen: List[nn.Module] = []
         self._sub_models = tuple(self.build_sub_models(segmentor))
         if with_teacher:
             self.freeze(self.teacher)
@@ -117,19 +119,22 @@ class SemiBaseSegmentor(BaseSegmentor):
     def default_predict_on(self) -> str:
         return 'teacher' if self.with_teacher else 'student'
 
-    @staticmethod
-    def freeze(model: nn.Module) -> None:
+    def freeze(self, model: nn.Module) -> None:
+        """No gradients for ``model`` and eval mode, kept through
+        :meth:`train` (EMA teachers and copies)."""
         model.eval()
         for p in model.parameters():
             p.requires_grad = False
+        self._frozen.append(model)
 
     def train(self, mode: bool = True) -> 'SemiBaseSegmentor':
-        """The runner's ``model.train()`` must not put the teacher (frozen,
-        EMA-updated) into training mode: its BatchNorm would then use batch
-        statistics and update running ones."""
+        """The runner's ``model.train()`` must not put a frozen, EMA-updated
+        model (the teacher, GCT's EMA copies) into training mode: its
+        BatchNorm would then use batch statistics and update running
+        ones."""
         super().train(mode)
-        if self.with_teacher:
-            self.teacher.eval()
+        for model in self._frozen:
+            model.eval()
         return self
 
     @property
