@@ -98,9 +98,9 @@ def finish_distributed() -> None:
     keeps it alive too. A gloo group left to the interpreter's exit is
     destroyed with its threads still joinable, and a rank can die with
     ``terminate called without an active exception`` (SIGABRT) after
-    training finished, failing the job (torch 2.13, CPU: about 1 in 5
-    two-process runs of a bare script; none of 20 once the DDP module is
-    freed and the group destroyed). The barrier keeps a fast rank from
+    training finished, failing the job (seen with torch 2.13 on CPU in
+    the two-process Mean Teacher test of ``tests/test_semi_training.py``
+    before this teardown existed). The barrier keeps a fast rank from
     tearing down while another still talks.
     """
     if not (dist.is_available() and dist.is_initialized()):
