@@ -18,12 +18,8 @@ import os.path as osp
 import sys
 import time
 
-from mmengine.config import DictAction
-
-import semiseg_mm  # noqa: F401
-from semiseg_mm.benchmark import label_efficiency as le
-from semiseg_mm.utils.config import config_root
-
+# semiseg_mm (and with it torch) is imported once the arguments are parsed;
+# preset and row names are checked then.
 HERE = osp.dirname(osp.abspath(__file__))
 REPO = osp.dirname(HERE)
 DOC = osp.join(REPO, 'docs', 'benchmarks.md')
@@ -32,12 +28,11 @@ FIG = osp.join(REPO, 'docs', 'figures', 'label_efficiency.png')
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--preset', choices=sorted(le.PRESETS), default='demo')
-    named_only = [k for k in le.ENTRIES if k not in le.default_keys()]
+    p.add_argument('--preset', default='demo',
+                   help='demo (make demo) or full (the recorded benchmark)')
     p.add_argument('--methods', nargs='+', default=None,
-                   help=f'entries to run (default: '
-                   f'{", ".join(le.default_keys())}; when named: '
-                   f'{", ".join(named_only) or "none"})')
+                   help='rows to run (default: every default row; a typo '
+                   'lists the known ones)')
     p.add_argument('--seeds', type=int, nargs='+', default=None)
     p.add_argument('--max-iters', type=int, default=None,
                    help="override the preset's schedule length")
@@ -46,7 +41,7 @@ def parse_args(argv=None):
                    help='default: work_dirs/label_efficiency/<preset>')
     p.add_argument('--jobs', type=int, default=2,
                    help='trainings in parallel (one thread each)')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+    p.add_argument('--cfg-options', nargs='+', metavar='KEY=VALUE',
                    help='key=value overrides merged into every selected '
                    "row's config (as tools/train.py's); use --methods and "
                    '--work-dir to keep such variants apart')
@@ -56,21 +51,35 @@ def parse_args(argv=None):
     p.add_argument('--write-docs', action='store_true',
                    help='write the table into docs/benchmarks.md and the '
                    'plot into docs/figures/')
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    bad = [o for o in args.cfg_options or [] if '=' not in o]
+    if bad:
+        p.error(f'--cfg-options takes KEY=VALUE pairs, got {bad}')
+    if args.cfg_options and args.write_docs:
+        p.error('--write-docs records the configs as committed; run '
+                '--cfg-options variants without it (and with --work-dir)')
+    return args
 
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.cfg_options and args.write_docs:
-        sys.exit('--write-docs records the configs as committed; run '
-                 '--cfg-options variants without it (and with --work-dir)')
+    import semiseg_mm  # noqa: F401
+    from semiseg_mm.benchmark import label_efficiency as le
+    from semiseg_mm.utils.config import config_root
+    from semiseg_mm.utils.launch import parse_cfg_options
+    args.cfg_options = parse_cfg_options(args.cfg_options)
+    if args.preset not in le.PRESETS:
+        sys.exit(f'unknown --preset {args.preset!r}; known: '
+                 f'{sorted(le.PRESETS)}')
     preset = le.PRESETS[args.preset]
     seeds = args.seeds or list(preset.seeds)
     max_iters = args.max_iters or preset.max_iters
     keys = args.methods or le.default_keys()
     unknown = [k for k in keys if k not in le.ENTRIES]
     if unknown:
-        sys.exit(f'unknown entries {unknown}; known: {list(le.ENTRIES)}')
+        named_only = [k for k in le.ENTRIES if k not in le.default_keys()]
+        sys.exit(f'unknown entries {unknown}; default rows: '
+                 f'{le.default_keys()}, run when named: {named_only}')
     if not osp.isdir(osp.join(args.data_root, 'img_dir')):
         sys.exit(f'no synthetic data in {args.data_root!r}: run '
                  '`python tools/make_synthetic.py --out data` first')

@@ -21,25 +21,28 @@ Import published CPS/UniMatch split files (so results compare with papers):
 
 Each split goes to ``<out>/<name>_seed<k>/{labeled,unlabeled}.txt`` (one image
 id per line, what mmseg's ``ann_file`` expects); imports go to
-``<out>/{labeled,unlabeled}.txt``. Ids are checked against the image folder.
+``<out>/{labeled,unlabeled}.txt``. Ids are checked against the image folder;
+an imported id listed twice is written once (the count of dropped duplicates
+is printed), and a split that leaves no unlabelled image is warned about.
 """
 import argparse
 import os
 import os.path as osp
 import sys
+from collections import Counter
 from fractions import Fraction
 from typing import List
 
-from tqdm import tqdm
-
-from semiseg_mm.datasets.splits import (PUBLISHED_FORMATS, check_disjoint,
-                                        fraction_name, id_from_entry,
-                                        read_ids, split_ids, write_ids)
+# semiseg_mm (and with it torch) is imported once the arguments are parsed,
+# so a usage error answers at once.
+# the layouts of semiseg_mm.datasets.splits.PUBLISHED_FORMATS
+FORMATS = ('cityscapes', 'voc')
 
 
 def list_image_ids(img_dir: str, suffix: str, progress: bool) -> List[str]:
     """Ids of all images below ``img_dir`` (recursive), with a progress bar
     because Cityscapes/GTA5-size folders take a while on network disks."""
+    from tqdm import tqdm
     ids = []
     walker = os.walk(img_dir)
     bar = tqdm(desc=f'scanning {img_dir}', unit='img', disable=not progress)
@@ -57,6 +60,7 @@ def read_pool(root: str, lists: List[str], available: List[str],
               img_dir: str) -> List[str]:
     """Sorted union of the ids in ``lists`` (paths relative to ``root``),
     each checked against the images found in ``img_dir``."""
+    from semiseg_mm.datasets.splits import read_ids
     pool, known = set(), set(available)
     for name in lists:
         path = osp.join(root, name)
@@ -111,7 +115,7 @@ def parse_args(argv=None):
     p.add_argument('--import-unlabeled', default=None,
                    help='the matching unlabeled.txt (default: every other '
                    'image)')
-    p.add_argument('--format', choices=sorted(PUBLISHED_FORMATS),
+    p.add_argument('--format', choices=FORMATS,
                    default=None, help='layout of the imported lists')
     p.add_argument('--out', required=True, help='output folder')
     p.add_argument('--no-progress', action='store_true')
@@ -122,8 +126,22 @@ def fail(msg: str) -> None:
     sys.exit(f'make_splits: error: {msg}')
 
 
+def warn(msg: str) -> None:
+    print(f'make_splits: warning: {msg}', file=sys.stderr)
+
+
+def report(folder: str, labeled: List[str], unlabeled: List[str]) -> None:
+    print(f'{folder}: {len(labeled)} labelled, {len(unlabeled)} unlabelled')
+    if not unlabeled:
+        warn(f'{folder}: every image is labelled, unlabeled.txt is empty; '
+             'semi-supervised training needs unlabelled images (a '
+             'SemiDataset refuses an empty unlabelled set)')
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
+    from semiseg_mm.datasets.splits import (PUBLISHED_FORMATS, fraction_name,
+                                            split_ids, write_ids)
     img_dir = osp.join(args.root, args.img_dir)
     if not osp.isdir(img_dir):
         fail(f'image folder {img_dir!r} does not exist (root={args.root!r}, '
@@ -156,12 +174,14 @@ def main(argv=None) -> None:
             folder = osp.join(args.out, f'{name}_seed{seed}')
             write_ids(osp.join(folder, 'labeled.txt'), labeled)
             write_ids(osp.join(folder, 'unlabeled.txt'), unlabeled)
-            print(f'{folder}: {len(labeled)} labelled, {len(unlabeled)} '
-                  'unlabelled')
+            report(folder, labeled, unlabeled)
 
 
 def import_published(args, pool: List[str], prefix: str,
                      suffix: str) -> None:
+    from semiseg_mm.datasets.splits import (check_disjoint, id_from_entry,
+                                            read_ids, write_ids)
+
     def convert(path: str) -> List[str]:
         if not osp.isfile(path):
             fail(f'split file {path!r} does not exist')
@@ -171,7 +191,13 @@ def import_published(args, pool: List[str], prefix: str,
         if missing:
             fail(f'{len(missing)} id(s) of {path!r} have no image in the '
                  f'pool, e.g. {missing[:3]} (check --format/--img-dir)')
-        return ids
+        counts = Counter(ids)
+        repeated = sorted(i for i, n in counts.items() if n > 1)
+        if repeated:
+            warn(f'{path}: {len(ids) - len(counts)} duplicate line(s) '
+                 f'dropped ({len(ids)} lines, {len(counts)} distinct ids), '
+                 f'e.g. {repeated[:3]}')
+        return list(counts)  # first occurrences, in order
 
     labeled = convert(args.import_labeled)
     if args.import_unlabeled:
@@ -186,7 +212,7 @@ def import_published(args, pool: List[str], prefix: str,
         fail(str(e))
     write_ids(osp.join(args.out, 'labeled.txt'), labeled)
     write_ids(osp.join(args.out, 'unlabeled.txt'), unlabeled)
-    print(f'{args.out}: {len(labeled)} labelled, {len(unlabeled)} unlabelled')
+    report(args.out, labeled, unlabeled)
 
 
 if __name__ == '__main__':

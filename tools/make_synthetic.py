@@ -17,18 +17,15 @@ import argparse
 import os.path as osp
 import time
 
-from semiseg_mm.datasets.splits import fraction_name, split_ids, write_ids
-from semiseg_mm.datasets.synthetic import (SceneStyle, SegSetSpec, list_ids,
-                                           make_detection_set,
-                                           make_domain_pair,
-                                           make_segmentation_set)
-
+# semiseg_mm (and with it torch) is imported once the arguments are parsed.
 DEFAULT_FRACTIONS = (1 / 16, 1 / 8, 1 / 4, 1 / 2)
 
 
 def write_default_splits(root: str, seeds=(0, 1, 2),
                          fractions=DEFAULT_FRACTIONS) -> None:
     """``splits/<1-16>_seed<k>/{labeled,unlabeled}.txt`` over train."""
+    from semiseg_mm.datasets.splits import fraction_name, split_ids, write_ids
+    from semiseg_mm.datasets.synthetic import list_ids
     ids = list_ids(root, 'train')
     for frac in fractions:
         for seed in seeds:
@@ -53,8 +50,10 @@ def parse_args():
         help='which sets to write')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--size', type=int, default=64, help='image size (px)')
-    p.add_argument('--num-train', type=int, default=SegSetSpec.num_train)
-    p.add_argument('--num-val', type=int, default=SegSetSpec.num_val)
+    p.add_argument('--num-train', type=int, default=None,
+                   help='training images (default: the generator\'s, 4800)')
+    p.add_argument('--num-val', type=int, default=None,
+                   help='validation images (default: the generator\'s, 200)')
     p.add_argument('--force', action='store_true', help='regenerate')
     p.add_argument('--no-progress', action='store_true')
     return p.parse_args()
@@ -62,13 +61,17 @@ def parse_args():
 
 def main():
     args = parse_args()
+    from semiseg_mm.datasets.synthetic import (SceneStyle, SegSetSpec,
+                                               make_detection_set,
+                                               make_domain_pair,
+                                               make_segmentation_set)
     progress = not args.no_progress
     t0 = time.time()
     if 'seg' in args.only:
         root = osp.join(args.out, 'synthetic')
+        sizes = dict(num_train=args.num_train, num_val=args.num_val)
         spec = SegSetSpec(
-            num_train=args.num_train,
-            num_val=args.num_val,
+            **{k: v for k, v in sizes.items() if v is not None},
             seed=args.seed,
             style=SceneStyle(size=args.size))
         make_segmentation_set(root, spec, progress, args.force)

@@ -5,12 +5,9 @@
   tools/dist_test.sh CONFIG CHECKPOINT NGPUS [args]
 """
 import argparse
+import os
 
-from mmengine.config import Config, DictAction
-
-import semiseg_mm  # noqa: F401  (config prefix, checkpoint compatibility)
-from semiseg_mm.utils.launch import (apply_common_args, build_runner,
-                                     finish_distributed, set_local_rank)
+# The heavy stack is imported in main(), after the arguments are parsed.
 
 
 def parse_args(argv=None):
@@ -36,7 +33,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        metavar='KEY=VALUE',
         help='override settings in the config, key=value')
     parser.add_argument(
         '--launcher',
@@ -47,11 +44,15 @@ def parse_args(argv=None):
         '--tta', action='store_true', help='test time augmentation')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
-    set_local_rank(args.local_rank)
+    bad = [o for o in args.cfg_options or [] if '=' not in o]
+    if bad:
+        parser.error(f'--cfg-options takes KEY=VALUE pairs, got {bad}')
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
 
 
-def trigger_visualization_hook(cfg: Config, args) -> Config:
+def trigger_visualization_hook(cfg, args):
     hooks = cfg.default_hooks
     if 'visualization' not in hooks:
         raise RuntimeError(
@@ -68,9 +69,15 @@ def trigger_visualization_hook(cfg: Config, args) -> Config:
 
 def main(argv=None):
     args = parse_args(argv)
+    from mmengine.config import Config
+
+    import semiseg_mm  # noqa: F401  (config prefix, checkpoint compatibility)
+    from semiseg_mm.utils.launch import (apply_common_args, build_runner,
+                                         finish_distributed,
+                                         parse_cfg_options)
     cfg = Config.fromfile(args.config)
     apply_common_args(cfg, args.config, args.work_dir, args.launcher,
-                      args.cfg_options)
+                      parse_cfg_options(args.cfg_options))
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         trigger_visualization_hook(cfg, args)

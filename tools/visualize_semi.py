@@ -14,16 +14,7 @@ import argparse
 import os
 import os.path as osp
 
-import cv2
-import torch
-from mmengine.config import Config, DictAction
-from mmengine.logging import MessageHub
-from mmengine.registry import init_default_scope
-from mmengine.runner import Runner, load_checkpoint
-
-import semiseg_mm  # noqa: F401
-from semiseg_mm.registry import MODELS
-from semiseg_mm.visualization import preprocessor_mean_std, render_panels
+# The heavy stack is imported in main(), after the arguments are parsed.
 
 
 def parse_args(argv=None):
@@ -36,15 +27,30 @@ def parse_args(argv=None):
     p.add_argument('--iter', type=int, default=None,
                    help='training iteration for ramp-ups (default: the '
                    "checkpoint's)")
-    p.add_argument('--cfg-options', nargs='+', action=DictAction)
-    return p.parse_args(argv)
+    p.add_argument('--cfg-options', nargs='+', metavar='KEY=VALUE')
+    args = p.parse_args(argv)
+    bad = [o for o in args.cfg_options or [] if '=' not in o]
+    if bad:
+        p.error(f'--cfg-options takes KEY=VALUE pairs, got {bad}')
+    return args
 
 
 def main(argv=None):
     args = parse_args(argv)
+    import cv2
+    import torch
+    from mmengine.config import Config
+    from mmengine.logging import MessageHub
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner, load_checkpoint
+
+    import semiseg_mm  # noqa: F401
+    from semiseg_mm.registry import MODELS
+    from semiseg_mm.utils.launch import parse_cfg_options
+    from semiseg_mm.visualization import preprocessor_mean_std, render_panels
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+        cfg.merge_from_dict(parse_cfg_options(args.cfg_options))
     init_default_scope(cfg.get('default_scope', 'semiseg_mm'))
     model = MODELS.build(cfg.model)
     if not hasattr(model, 'record_vis'):

@@ -8,11 +8,11 @@ reject it). On such machines we initialise a gloo process group before the
 runner is built (the runner then skips its own ``init_dist``) and give the
 model wrapper ``device_ids=None``.
 """
+import argparse
 import gc
 import logging
-import os
 import os.path as osp
-from typing import Optional
+from typing import List, Optional
 
 import torch
 import torch.distributed as dist
@@ -85,9 +85,17 @@ def enable_amp(cfg: Config) -> None:
             w['loss_scale'] = 'dynamic'
 
 
-def set_local_rank(local_rank: int) -> None:
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(local_rank)
+def parse_cfg_options(pairs: Optional[List[str]]) -> Optional[dict]:
+    """``--cfg-options`` ``KEY=VALUE`` strings read as MMEngine's
+    ``DictAction`` reads them (the tools parse their arguments with plain
+    argparse before importing MMEngine)."""
+    if not pairs:
+        return None
+    from mmengine.config import DictAction
+    namespace = argparse.Namespace()
+    DictAction(option_strings=['--cfg-options'], dest='cfg_options')(
+        None, namespace, pairs)
+    return namespace.cfg_options
 
 
 def finish_distributed() -> None:

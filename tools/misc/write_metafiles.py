@@ -9,8 +9,8 @@ import glob
 import os.path as osp
 
 import yaml
-from mmengine.config import Config
 
+# MMEngine (and with it torch) is imported once the arguments are parsed
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 COLLECTIONS = {
@@ -29,7 +29,7 @@ COLLECTIONS = {
 }
 
 
-def dataset_name(cfg: Config) -> str:
+def dataset_name(cfg) -> str:
     text = cfg.pretty_text
     if 'Cityscapes' in text:
         return 'Cityscapes'
@@ -38,7 +38,7 @@ def dataset_name(cfg: Config) -> str:
     return 'Synthetic shapes'
 
 
-def architecture(cfg: Config) -> list:
+def architecture(cfg) -> list:
     model = cfg.model
     seg = model.get('segmentor', model)
     parts = [seg.backbone.type]
@@ -49,6 +49,7 @@ def architecture(cfg: Config) -> list:
 
 
 def entry(method: str, path: str, old: dict) -> dict:
+    from mmengine.config import Config
     cfg = Config.fromfile(path)
     rel = osp.relpath(path, REPO)
     name = osp.splitext(osp.basename(path))[0]
