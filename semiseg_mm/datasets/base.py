@@ -6,10 +6,16 @@
   per line, as written by ``tools/make_splits.py``) or from a fraction and a
   seed (``split=dict(fraction=1/16, seed=0, subset='labeled')``);
 * ``with_label=False`` for unlabelled images: no mask file is needed or read;
-* errors that name the file/key and what was expected, for a missing dataset
-  folder, a missing split file, split ids with no image (or no mask), and
-  masks holding values outside ``[0, num_classes)`` other than the ignore
-  index (checked on every sample the pipeline produces).
+* errors that name the file/key and what was expected, when it is built:
+  a missing dataset folder, a missing split file, duplicate split ids, split
+  ids with no image (or no mask), a bad ``split`` setting, and (the quick
+  file check, :func:`~semiseg_mm.datasets.checks.quick_check`) unreadable or
+  truncated image/mask files, masks with several channels or of another
+  size than their image; with ``verify=True`` every file is also decoded and
+  every mask value checked (:func:`~semiseg_mm.datasets.checks.full_scan`);
+* on every sample the pipeline produces: mask values outside
+  ``[0, num_classes)`` other than the ignore index, and masks that do not
+  line up with their image.
 """
 import os.path as osp
 from typing import Any, Dict, List, Optional, Sequence
@@ -17,6 +23,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import torch
 from mmengine import list_from_file
 
+from .checks import full_scan, label_rule, quick_check
 from .splits import split_ids
 
 _SUBSETS = ('labeled', 'unlabeled')
@@ -37,7 +44,16 @@ class SplitSegDatasetMixin:
             seed=0, subset='labeled' | 'unlabeled')``; the ids are drawn from
             all images in ``data_prefix.img_path`` exactly as
             ``tools/make_splits.py`` draws them.
-        check_labels: check the label values of every produced sample.
+        check_labels: check the label values and shapes of every produced
+            sample.
+        quick_check: when built, read the header and end of every image and
+            mask file (a few KB each, no pixels): unreadable or truncated
+            files, masks with several channels or of another size than
+            their image stop here instead of when the sampler first draws
+            them. Turn off only for storage where opening every file is
+            slow.
+        verify: when built, also decode every image and mask and check
+            every mask value (the full scan of ``tools/check_dataset.py``).
     """
 
     def __init__(self,
@@ -45,10 +61,14 @@ class SplitSegDatasetMixin:
                  with_label: bool = True,
                  split: Optional[Dict[str, Any]] = None,
                  check_labels: bool = True,
+                 quick_check: bool = True,
+                 verify: bool = False,
                  **kwargs) -> None:
         self.with_label = with_label
         self.split = dict(split) if split is not None else None
         self.check_labels = check_labels and with_label
+        self.quick_check = quick_check
+        self.verify = verify
         if self.split is not None:
             self._validate_split_cfg(self.split, kwargs.get('ann_file', ''))
         super().__init__(*args, **kwargs)
@@ -59,25 +79,41 @@ class SplitSegDatasetMixin:
     def _name(self) -> str:
         return type(self).__name__
 
-    @staticmethod
-    def _validate_split_cfg(split: dict, ann_file: str) -> None:
+    def _validate_split_cfg(self, split: dict, ann_file: str) -> None:
+        where = f'{self._name()}: split={split}'
         unknown = set(split) - {'fraction', 'count', 'seed', 'subset'}
         if unknown:
             raise DatasetError(
-                f'split: unknown keys {sorted(unknown)}; expected fraction '
+                f'{where}: unknown keys {sorted(unknown)}; expected fraction '
                 'or count, seed and subset')
         if ('fraction' in split) == ('count' in split):
             raise DatasetError(
-                'split: give exactly one of fraction (e.g. 0.0625) or count '
-                f'(e.g. 92), got {split}')
+                f'{where}: give exactly one of fraction (e.g. 0.0625) or '
+                'count (e.g. 92)')
+        fraction, count = split.get('fraction'), split.get('count')
+        if fraction is not None and not (isinstance(
+                fraction, (int, float)) and 0 < fraction <= 1):
+            raise DatasetError(
+                f'{where}: split.fraction must be a number in (0, 1] (the '
+                f'labelled share, e.g. 0.0625 for 1/16), got {fraction!r}')
+        if count is not None and not (isinstance(count, int)
+                                      and not isinstance(count, bool)
+                                      and count >= 1):
+            raise DatasetError(
+                f'{where}: split.count must be a whole number >= 1 (labelled '
+                f'images), got {count!r}')
+        if not isinstance(split.get('seed', 0), int):
+            raise DatasetError(
+                f"{where}: split.seed must be an int, got "
+                f"{split.get('seed')!r}")
         if split.get('subset', 'labeled') not in _SUBSETS:
             raise DatasetError(
-                f"split.subset must be one of {_SUBSETS}, got "
+                f"{where}: split.subset must be one of {_SUBSETS}, got "
                 f"{split.get('subset')!r}")
         if ann_file:
             raise DatasetError(
-                'give either ann_file (a split file) or split=dict(...), '
-                f'not both (ann_file={ann_file!r})')
+                f'{self._name()}: give either ann_file (a split file) or '
+                f'split=dict(...), not both (ann_file={ann_file!r})')
 
     def _check_folders(self) -> None:
         if self.data_root is not None and not osp.isdir(self.data_root):
@@ -111,6 +147,21 @@ class SplitSegDatasetMixin:
         if not ids:
             raise DatasetError(
                 f'{self._name()}: split file {self.ann_file!r} lists no ids.')
+        seen, repeated = set(), []
+        for i in ids:
+            if i in seen:
+                repeated.append(i)
+            seen.add(i)
+        if repeated:
+            # a repeated id would be sampled more often than the others:
+            # usually two split files concatenated or a merge gone wrong
+            raise DatasetError(
+                f'{self._name()}: split file {self.ann_file!r} lists '
+                f'{len(repeated)} duplicate id(s) ({len(ids)} lines, '
+                f'{len(seen)} distinct ids), e.g. {sorted(set(repeated))[:3]}'
+                '. Remove the duplicates (tools/make_splits.py writes each id '
+                'once); to weight images, use a dataset wrapper such as '
+                'RepeatDataset instead.')
         return ids
 
     def _all_ids(self) -> List[str]:
@@ -127,11 +178,16 @@ class SplitSegDatasetMixin:
     def _subset_ids(self) -> List[str]:
         all_ids = self._all_ids()
         split = self.split
-        labeled = split_ids(
-            all_ids,
-            fraction=split.get('fraction'),
-            count=split.get('count'),
-            seed=split.get('seed', 0))
+        try:
+            labeled = split_ids(
+                all_ids,
+                fraction=split.get('fraction'),
+                count=split.get('count'),
+                seed=split.get('seed', 0))
+        except ValueError as e:
+            raise DatasetError(
+                f'{self._name()}: split={split} over '
+                f'{self.data_prefix["img_path"]!r}: {e}') from None
         if split.get('subset', 'labeled') == 'labeled':
             return labeled
         chosen = set(labeled)
@@ -165,6 +221,7 @@ class SplitSegDatasetMixin:
             source = f'image folder {self.data_prefix["img_path"]!r}'
         data_list = [self._info(i) for i in ids]
         self._check_files(data_list, source)
+        self._check_contents(data_list, source)
         return data_list
 
     def _check_files(self, data_list: Sequence[dict], source: str) -> None:
@@ -189,6 +246,22 @@ class SplitSegDatasetMixin:
         if not data_list:
             raise DatasetError(f'{self._name()}: {source} yields no images.')
 
+    def _check_contents(self, data_list: Sequence[dict],
+                        source: str) -> None:
+        """The quick file check and, with ``verify``, the full scan."""
+        name = f'{self._name()} ({source})'
+        if self.verify:
+            report = full_scan(name, data_list, label_rule(self))
+        elif self.quick_check:
+            report = quick_check(name, data_list)
+        else:
+            return
+        if not report.ok:
+            raise DatasetError(
+                report.message() + '\nFix or remove these files (`python '
+                'tools/check_dataset.py CONFIG` lists every problem of a '
+                'config\'s datasets).')
+
     # ------------------------------------------------------------------ #
     # per-sample label check
     # ------------------------------------------------------------------ #
@@ -210,24 +283,42 @@ class SplitSegDatasetMixin:
         for sample in samples:
             if 'gt_sem_seg' not in sample:
                 continue
-            bad = bad_label_values(
-                torch.unique(sample.gt_sem_seg.data).tolist(), num_classes,
-                self.ignore_index)
-            if bad:
-                path = self.get_data_info(idx).get('seg_map_path', '?')
-                raise DatasetError(
-                    f'{self._name()}: mask {path!r} holds label values '
-                    f'{bad}, expected values in [0, {num_classes}) '
-                    f'or the ignore index {self.ignore_index} '
-                    f'(classes={list(self.metainfo["classes"])}; check '
+            self._check_sample_shape(sample, idx)
+            seg = sample.gt_sem_seg.data
+            # one comparison pass; the values are listed only when bad
+            invalid = ((seg < 0) | (seg >= num_classes)) & (
+                seg != self.ignore_index)
+            if invalid.any():
+                raise self._sample_error(
+                    idx, f'holds label values '
+                    f'{torch.unique(seg[invalid]).tolist()}, expected values '
+                    f'in [0, {num_classes}) or the ignore index '
+                    f'{self.ignore_index} (classes='
+                    f'{list(self.metainfo["classes"])}; check '
                     'reduce_zero_label/label_map and the mask encoding).')
 
+    def _sample_error(self, idx: int, what: str) -> DatasetError:
+        path = self.get_data_info(idx).get('seg_map_path', '?')
+        return DatasetError(f'{self._name()}: mask {path!r} {what}')
 
-
-def bad_label_values(values: Sequence[int], num_classes: int,
-                     ignore_index: int) -> List[int]:
-    """The values outside ``[0, num_classes)`` that are not ``ignore_index``."""
-    return [
-        int(v) for v in values
-        if (v < 0 or v >= num_classes) and v != ignore_index
-    ]
+    def _check_sample_shape(self, sample, idx: int) -> None:
+        """The packed mask is one channel as large as the image: its
+        current size, or its original one (test pipelines resize the image
+        and load the mask after, to evaluate at full resolution)."""
+        seg = sample.gt_sem_seg.data
+        meta = sample.metainfo
+        sizes = {
+            tuple(meta[k][:2])
+            for k in ('img_shape', 'ori_shape') if k in meta
+        } or {tuple(seg.shape[-2:])}
+        if seg.dim() == 3 and seg.shape[0] == 1 and tuple(
+                seg.shape[-2:]) in sizes:
+            return
+        raise self._sample_error(
+            idx, f'comes out of the pipeline with '
+            f'shape {tuple(seg.shape)} for an image of '
+            f"{tuple(meta.get('img_shape', ()))[:2]} (originally "
+            f"{tuple(meta.get('ori_shape', ()))[:2]}); expected a "
+            "single-channel mask (1, H, W) of the image's size (is the mask "
+            'file a colour image, or of another size than '
+            f"{self.get_data_info(idx)['img_path']!r}?).")

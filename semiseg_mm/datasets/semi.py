@@ -1,5 +1,6 @@
 """Labelled + unlabelled sources for semi-supervised training."""
 import copy
+import os.path as osp
 from typing import List, Optional, Sequence, Union
 
 from mmengine.dataset import BaseDataset, ConcatDataset
@@ -26,8 +27,13 @@ class SemiDataset(ConcatDataset):
             (off: an overlap means a wrong pair of split files).
 
     Raises:
-        DatasetError: empty unlabelled set, or labelled/unlabelled overlap.
+        DatasetError: empty unlabelled set, or labelled/unlabelled overlap
+            (image files compared by their resolved real paths, so a
+            relative ``data_root``, a symlinked folder or ``a/../a`` does
+            not hide an overlap).
     """
+    #: names of the two sources, in order (messages, dataset checks)
+    source_names = ('labeled', 'unlabeled')
 
     def __init__(self,
                  labeled: Union[dict, BaseDataset],
@@ -76,8 +82,10 @@ class SemiDataset(ConcatDataset):
 
 
 def _image_paths(dataset: BaseDataset) -> List[str]:
+    """Resolved real paths of the dataset's images."""
     return [
-        dataset.get_data_info(i)['img_path'] for i in range(len(dataset))
+        osp.realpath(dataset.get_data_info(i)['img_path'])
+        for i in range(len(dataset))
     ]
 
 
