@@ -28,4 +28,10 @@ default_hooks = dict(
         type='CheckpointHook', by_epoch=False, interval=4000,
         max_keep_ckpts=2, save_best='mIoU'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    visualization=dict(type='SegVisualizationHook'),
+    # fail fast (semiseg_mm): a non-finite loss stops the run before the
+    # step is applied; data/model and checkpoint/model mismatches stop it
+    # before the first iteration (docs/get_started.md, "Bad input")
+    finite_loss=dict(type='FiniteLossHook', action='stop'),
+    dataset_check=dict(type='DatasetCheckHook'),
+    checkpoint_check=dict(type='CheckpointCheckHook'))

@@ -23,5 +23,11 @@ default_hooks = dict(
         type='CheckpointHook', by_epoch=False, interval=max_iters,
         max_keep_ckpts=1),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    visualization=dict(type='SegVisualizationHook'),
+    # fail fast (semiseg_mm): a non-finite loss stops the run before the
+    # step is applied; data/model and checkpoint/model mismatches stop it
+    # before the first iteration (docs/get_started.md, "Bad input")
+    finite_loss=dict(type='FiniteLossHook', action='stop'),
+    dataset_check=dict(type='DatasetCheckHook'),
+    checkpoint_check=dict(type='CheckpointCheckHook'))
 randomness = dict(seed=0)

@@ -210,6 +210,8 @@ class GCT(SemiBaseSegmentor):
                          init_cfg=init_cfg,
                          with_teacher=False)
         self.task_type = cfg['task_type']
+        # DatasetCheckHook compares num_classes with the dataset's classes
+        self.predicts_classes = self.task_type == 'segmentation'
         self.crop_size = cfg['crop_size']
         self.xi = cfg['xi']
         self.lambda_dc = cfg['lambda_dc']
@@ -315,6 +317,7 @@ class GCT(SemiBaseSegmentor):
         copies the models into them before the first step and averages
         them after each)."""
         segmentor, segmentor2, self.ema_guidance = segmentors
+        self._own_segmentor2 = segmentor2 is not None
         self.model1 = MODELS.build(copy.deepcopy(segmentor))
         self.model2 = MODELS.build(
             copy.deepcopy(segmentor if segmentor2 is None else segmentor2))
@@ -328,6 +331,11 @@ class GCT(SemiBaseSegmentor):
 
     def default_predict_on(self) -> str:
         return 'model1'
+
+    def sub_model_config_key(self, name: str) -> str:
+        if name in ('model2', 'ema2') and self._own_segmentor2:
+            return 'segmentor2'
+        return 'segmentor'
 
     @property
     def predict_branches(self) -> Tuple[str, ...]:

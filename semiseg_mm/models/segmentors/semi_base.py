@@ -248,20 +248,41 @@ class SemiBaseSegmentor(BaseSegmentor):
         loaded into each."""
         return self._sub_models
 
+    def sub_model_config_key(self, name: str) -> str:
+        """The ``model`` config key sub-model ``name`` is built from (error
+        messages name it); ``segmentor`` by default."""
+        return 'segmentor'
+
+    def is_plain_checkpoint(self, keys) -> bool:
+        """Whether state-dict ``keys`` (without this model's prefix) come
+        from a plain mmseg segmentor: none starts with a sub-model name
+        (``student.``) or ``data_preprocessor``."""
+        names = self.sub_model_names()
+        return bool(keys) and not any(
+            k.split('.', 1)[0] in names or k.startswith('data_preprocessor')
+            for k in keys)
+
+    def expand_checkpoint_keys(self, entries: dict) -> dict:
+        """``{key: value}`` of a checkpoint as this model loads them: a
+        plain checkpoint's entries go to every sub-model."""
+        if not self.is_plain_checkpoint(list(entries)):
+            return dict(entries)
+        return {
+            f'{name}.{k}': v
+            for name in self.sub_model_names() for k, v in entries.items()
+        }
+
     def _load_from_state_dict(self, state_dict: dict, prefix: str,
                               local_metadata: dict, strict: bool,
                               missing_keys: list, unexpected_keys: list,
                               error_msgs: list) -> None:
         """Load a plain mmseg checkpoint into every sub-model."""
-        own = [k for k in state_dict if k.startswith(prefix)]
-        names = self.sub_model_names()
-        if own and not any(k[len(prefix):].split('.', 1)[0] in names
-                           or k[len(prefix):].startswith('data_preprocessor')
-                           for k in own):
-            for k in own:
-                value = state_dict.pop(k)
-                for name in names:
-                    state_dict[f'{prefix}{name}.{k[len(prefix):]}'] = value
+        own = {
+            k[len(prefix):]: state_dict.pop(k)
+            for k in [k for k in state_dict if k.startswith(prefix)]
+        }
+        for k, v in self.expand_checkpoint_keys(own).items():
+            state_dict[prefix + k] = v
         super()._load_from_state_dict(state_dict, prefix, local_metadata,
                                       strict, missing_keys, unexpected_keys,
                                       error_msgs)
