@@ -10,6 +10,9 @@ _base_ = [
 ]
 num_gpus = 4
 max_iters = 24800
+crop_size = (321, 321)
+# batches of crops: the preprocessor pads every image of a batch to the crop
+model = dict(data_preprocessor=dict(size=crop_size))
 train_dataloader = dict(
     batch_size=2, dataset=dict(ann_file='splits/1-16_seed0/labeled.txt'))
 optim_wrapper = dict(
