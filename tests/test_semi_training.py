@@ -134,3 +134,9 @@ def test_speed_benchmark_tool(synthetic_root, tmp_path):
                        cwd=str(tmp_path))
     assert r.returncode == 0, r.stderr[-3000:]
     assert '| MeanTeacher |' in r.stdout and 'x sup time' in r.stdout
+    lines = r.stdout.splitlines()
+    header = next(x for x in lines if x.startswith('| config')).split('|')
+    for model in ('MeanTeacher', 'EncoderDecoder'):
+        row = next(x for x in lines if f'| {model} |' in x).split('|')
+        # the input checks (FiniteLossHook, per-sample mask checks) timed
+        assert row[header.index(' checks share ')].strip().endswith(' %')

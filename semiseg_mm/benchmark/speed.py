@@ -11,7 +11,12 @@ For a config we time, on the same pre-loaded batches in one process:
   over labelled + strong views and one teacher forward over the weak views
   (no optimiser step, no loss bookkeeping);
 
-``overhead = method / reference``. Peak memory is the growth of the
+``overhead = method / reference``. The per-iteration input checks are
+timed too (``checks_s``, ``checks_share`` of the iteration): the config's
+``FiniteLossHook`` runs inside ``method`` as in training (its checks after
+each step's forward pass and after the iteration are timed on their own),
+plus the dataset's per-sample mask checks for one batch's labelled
+samples (done in the data loader, outside ``method``). Peak memory is the growth of the
 process's peak resident set (CPU) or ``max_memory_allocated`` (CUDA) over
 the state after building the model and loading the batches; run each config
 in its own process (``tools/benchmark.py`` does) so peaks do not mix.
@@ -29,7 +34,9 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-from semiseg_mm.engine.hooks import EMATeacherHook, unwrap
+from semiseg_mm.datasets import SplitSegDatasetMixin
+from semiseg_mm.datasets.checks import leaf_datasets
+from semiseg_mm.engine.hooks import EMATeacherHook, FiniteLossHook, unwrap
 from semiseg_mm.registry import HOOKS, MODELS
 
 #: ``reference(model, data)``: the method's network passes on ``data``
@@ -119,6 +126,63 @@ def _ema_hook(cfg: Config, model) -> Optional[EMATeacherHook]:
     return None
 
 
+class _TimedGuard:
+    """The config's ``FiniteLossHook`` on a stand-in runner, its own work
+    timed: every step's check (inside ``train_step``) and the
+    end-of-iteration weight check."""
+
+    def __init__(self, cfg: Config, model, optim, sync: Callable) -> None:
+        spec = cfg.get('default_hooks', {}).get('finite_loss')
+        self.hook = HOOKS.build(dict(spec)) if spec else None
+        self.sync = sync
+        self.seconds = 0.0
+        if self.hook is None:
+            return
+        assert isinstance(self.hook, FiniteLossHook)
+        self.runner = type('R', (), {
+            'model': model, 'iter': 0, 'optim_wrapper': optim})()
+        self.hook.before_train(self.runner)
+        check = self.hook.check
+
+        def timed_check(*args):
+            self.sync()
+            t0 = time.perf_counter()
+            check(*args)
+            self.sync()
+            self.seconds += time.perf_counter() - t0
+
+        self.hook.check = timed_check
+
+    def after_iter(self) -> float:
+        """The end-of-iteration check; returns this iteration's seconds."""
+        if self.hook is not None:
+            t0 = time.perf_counter()
+            self.hook.after_train_iter(self.runner, 0)
+            self.sync()
+            self.seconds += time.perf_counter() - t0
+        spent, self.seconds = self.seconds, 0.0
+        return spent
+
+
+def _sample_check_s(loader, samples: int) -> float:
+    """Seconds of the datasets' per-sample mask checks for ``samples``
+    labelled samples (pipelines run untimed)."""
+    datasets = [
+        d for _, d in leaf_datasets(loader.dataset)
+        if isinstance(d, SplitSegDatasetMixin) and d.check_labels
+    ]
+    if not datasets:
+        return 0.0
+    spent = 0.0
+    ds = datasets[0]
+    for idx in range(min(samples, len(ds))):
+        results = ds.pipeline(ds.get_data_info(idx))
+        t0 = time.perf_counter()
+        ds._check_sample_labels(results, idx)
+        spent += time.perf_counter() - t0
+    return spent
+
+
 def measure(config: str,
             iters: int = 20,
             warmup: int = 5,
@@ -151,6 +215,7 @@ def measure(config: str,
         if torch.cuda.is_available():
             torch.cuda.synchronize()
 
+    guard = _TimedGuard(cfg, model, optim, sync)
     name = type(unwrap(model)).__name__
     ref_fn = REFERENCES.get(name)
     # method and reference alternate batch by batch, so a change in the
@@ -158,19 +223,22 @@ def measure(config: str,
     method_t: List[float] = []
     ema_t: List[float] = []
     ref_t: List[float] = []
+    guard_t: List[float] = []
     for i, batch in enumerate(batches):
         sync()
         t0 = time.perf_counter()
         model.train_step(batch, optim)
         sync()
-        t1 = time.perf_counter()
+        guard_s = guard.after_iter()
+        t1b = time.perf_counter()
         if hook is not None:
             hook.update(hook.momentum)
         sync()
         t2 = time.perf_counter()
         if i >= warmup:
-            method_t.append(t1 - t0)
-            ema_t.append(t2 - t1)
+            method_t.append(t1b - t0)
+            ema_t.append(t2 - t1b)
+            guard_t.append(guard_s)
         if ref_fn is not None:
             optim.zero_grad()
             sync()
@@ -186,6 +254,10 @@ def measure(config: str,
     optim.zero_grad()
     med = statistics.median
     method = med(method_t) + (med(ema_t) if ema_t else 0.0)
+    # labelled samples per batch: the sampler's first source, or the batch
+    ratio = cfg.train_dataloader.get('sampler', {}).get('source_ratio')
+    labelled = ratio[0] if ratio else cfg.train_dataloader.batch_size
+    checks = med(guard_t) + _sample_check_s(loader, labelled)
     result = dict(
         config=config,
         model=name,
@@ -195,6 +267,8 @@ def measure(config: str,
         train_step_s=med(method_t),
         ema_s=med(ema_t) if hook is not None else None,
         reference_s=med(ref_t) if ref_t else None,
+        checks_s=checks,
+        checks_share=checks / method,
         peak_mib=max(peak, 0) / 2**20)
     result['overhead'] = (method / result['reference_s']
                           if result['reference_s'] else None)
