@@ -251,6 +251,12 @@ def test_check_dataset_tool_lists_every_problem(synthetic_root, tmp_path,
     assert '00010.png: truncated PNG' in r.stderr
     assert "00003.png is 50x64" in r.stderr
     assert 'val/00001.png: [9]' in r.stderr
+    quick = subprocess.run(r.args + ['--quick'], capture_output=True,
+                           text=True)
+    assert quick.returncode == 1
+    assert '00010.png: truncated PNG' in quick.stderr
+    assert '00003.png is 50x64' in quick.stderr
+    assert 'val/00001.png' not in quick.stderr  # values need decoding
     clean = subprocess.run([
         sys.executable, osp.join(repo_root, 'tools/check_dataset.py'), cfg,
         '--cfg-options', f'train_dataloader.dataset.data_root='

@@ -1,6 +1,6 @@
 """Check every file of a config's datasets before a long run.
 
-  python tools/check_dataset.py CONFIG [--splits train val test]
+  python tools/check_dataset.py CONFIG [--splits train val test] [--quick]
                                 [--cfg-options k=v ...] [--workers N]
 
 Builds the train/val/test datasets of CONFIG (without their quick file check,
@@ -32,6 +32,9 @@ def parse_args(argv=None):
     p.add_argument('config')
     p.add_argument('--splits', nargs='+', choices=SPLITS, default=SPLITS,
                    help='which dataloaders to check (default: all)')
+    p.add_argument('--quick', action='store_true',
+                   help='only the build-time quick check (headers, file '
+                   'ends, mask channels and sizes; no decoding)')
     p.add_argument('--workers', type=int, default=os.cpu_count() or 1,
                    help='threads that read and decode files')
     p.add_argument('--cfg-options', nargs='+', metavar='KEY=VALUE',
@@ -71,7 +74,7 @@ def main(argv=None) -> int:
     import semiseg_mm  # noqa: F401
     from semiseg_mm.datasets.checks import (dataset_infos, describe,
                                             full_scan, label_rule,
-                                            leaf_datasets)
+                                            leaf_datasets, quick_check)
     from semiseg_mm.registry import DATASETS
     from semiseg_mm.utils.launch import parse_cfg_options
     cfg = Config.fromfile(args.config)
@@ -93,8 +96,10 @@ def main(argv=None) -> int:
                 print(f'{name}: same files as above, skipped')
                 continue
             seen.add(files)
-            report = full_scan(f'{name} {describe(leaf)}', infos,
-                               label_rule(leaf), workers=args.workers)
+            title = f'{name} {describe(leaf)}'
+            report = quick_check(title, infos, args.workers) if args.quick \
+                else full_scan(title, infos, label_rule(leaf),
+                               workers=args.workers)
             print(report.summary())
             if not report.ok:
                 failed.append(report)
