@@ -31,6 +31,7 @@ read of the total loss, which MMEngine's logging makes anyway; per
 iteration one fused max-abs pass over the weights and buffers.
 """
 import logging
+import math
 from typing import Dict, List, Sequence, Tuple
 
 import torch
@@ -62,14 +63,19 @@ def _distributed() -> bool:
         dist.get_world_size() > 1)
 
 
-def all_finite(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
-    """One boolean tensor: every element of every tensor is finite (a fused
-    max-abs over the list; no host sync)."""
+def all_finite(tensors: Sequence[torch.Tensor]) -> bool:
+    """Whether every element of every tensor is finite.
+
+    One fused L2-norm pass over the list (``torch._foreach_norm``'s fast
+    path, on CPU and GPU); a norm that is not finite means a non-finite
+    element, or finite ones so large that the squares overflow, which only
+    then an exact per-tensor check tells apart.
+    """
     tensors = [t for t in tensors if t.numel()]
-    if not tensors:
-        return torch.tensor(True)
-    norms = torch._foreach_norm(tensors, float('inf'))
-    return torch.isfinite(torch.stack(norms)).all()
+    if not tensors or bool(
+            torch.isfinite(torch.stack(torch._foreach_norm(tensors))).all()):
+        return True
+    return all(bool(torch.isfinite(t).all()) for t in tensors)
 
 
 def _nonfinite_names(named: Named) -> List[str]:
@@ -105,6 +111,7 @@ class FiniteLossHook(Hook):
         self.skips = 0
         self._patched = []
         self._tensors: Named = []  # weights and floating-point buffers
+        self._tensor_list: List[torch.Tensor] = []
 
     # ------------------------------------------------------------------ #
     def before_train(self, runner) -> None:
@@ -115,6 +122,7 @@ class FiniteLossHook(Hook):
                              (n, b) for n, b in model.named_buffers()
                              if b.is_floating_point()
                          ]
+        self._tensor_list = [t for _, t in self._tensors]
         parse_losses = model.parse_losses
 
         def guarded_parse_losses(losses):
@@ -140,11 +148,11 @@ class FiniteLossHook(Hook):
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs=None) -> None:
-        if bool(all_finite([t for _, t in self._tensors])):
+        if all_finite(self._tensor_list):
             return
         raise self._error(
             runner, 'non-finite weights or buffers after the iteration\'s '
-            f'steps, although every loss was finite: '
+            'steps, although every loss was finite: '
             f'{_nonfinite_names(self._tensors)[:3]} (BatchNorm statistics '
             'overflowing in the forward pass, or exploding gradients); '
             'training stopped before the EMA and checkpoint hooks ran, so '
@@ -168,11 +176,14 @@ class FiniteLossHook(Hook):
     def check(self, runner, loss, log_vars: Dict[str, torch.Tensor]) -> None:
         """Raise (stop) or drop the step (skip) if ``loss`` is not finite;
         called by the wrapped ``parse_losses``."""
-        loss = torch.as_tensor(loss)
-        flag = (~torch.isfinite(loss).all()).to(torch.int32).reshape(1)
+        value = loss.item() if isinstance(loss, torch.Tensor) else loss
+        bad_step = not math.isfinite(value)  # one host read
         if _distributed():
+            flag = torch.tensor([int(bad_step)],
+                                device=torch.as_tensor(loss).device)
             dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-        if not bool(flag):
+            bad_step = bool(flag)
+        if not bad_step:
             return
         bad = {
             k: float(torch.as_tensor(v).detach().float().mean())
@@ -182,7 +193,7 @@ class FiniteLossHook(Hook):
         }
         if self.action == 'skip':
             raise _SkippedStep(bad)
-        total = f' (total loss {float(loss.detach().float())})' if bad else ''
+        total = f' (total loss {value})' if bad else ''
         raise self._error(
             runner, f'{self._describe(bad)}{total}. Training stopped before '
             'this step was applied, so no checkpoint or EMA teacher holds '
