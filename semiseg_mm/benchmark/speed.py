@@ -16,10 +16,12 @@ timed too (``checks_s``, ``checks_share`` of the iteration): the config's
 ``FiniteLossHook`` runs inside ``method`` as in training (its checks after
 each step's forward pass and after the iteration are timed on their own),
 plus the dataset's per-sample mask checks for one batch's labelled
-samples (done in the data loader, outside ``method``). Peak memory is the growth of the
-process's peak resident set (CPU) or ``max_memory_allocated`` (CUDA) over
-the state after building the model and loading the batches; run each config
-in its own process (``tools/benchmark.py`` does) so peaks do not mix.
+samples (done in the data loader, outside ``method``).
+
+Peak memory is the growth of the process's peak resident set (CPU) or
+``max_memory_allocated`` (CUDA) over the state after building the model and
+loading the batches; run each config in its own process
+(``tools/benchmark.py`` does) so peaks do not mix.
 """
 import resource
 import statistics

@@ -277,12 +277,11 @@ class SemiBaseSegmentor(BaseSegmentor):
                               missing_keys: list, unexpected_keys: list,
                               error_msgs: list) -> None:
         """Load a plain mmseg checkpoint into every sub-model."""
-        own = {
-            k[len(prefix):]: state_dict.pop(k)
-            for k in [k for k in state_dict if k.startswith(prefix)]
-        }
-        for k, v in self.expand_checkpoint_keys(own).items():
-            state_dict[prefix + k] = v
+        own = [k for k in state_dict if k.startswith(prefix)]
+        if self.is_plain_checkpoint([k[len(prefix):] for k in own]):
+            plain = {k[len(prefix):]: state_dict.pop(k) for k in own}
+            for k, v in self.expand_checkpoint_keys(plain).items():
+                state_dict[prefix + k] = v
         super()._load_from_state_dict(state_dict, prefix, local_metadata,
                                       strict, missing_keys, unexpected_keys,
                                       error_msgs)
