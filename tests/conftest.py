@@ -16,6 +16,7 @@ os.environ.setdefault('OMP_NUM_THREADS', '1')
 # tiny set: enough images for splits and a few iterations
 TINY_TRAIN = 32
 TINY_VAL = 8
+TINY_TEST = 8
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +41,8 @@ def synthetic_root(tmp_path_factory) -> str:
     root = str(tmp_path_factory.mktemp('data') / 'synthetic')
     make_segmentation_set(
         root,
-        SegSetSpec(num_train=TINY_TRAIN, num_val=TINY_VAL, style=SceneStyle()),
+        SegSetSpec(num_train=TINY_TRAIN, num_val=TINY_VAL,
+                   num_test=TINY_TEST, style=SceneStyle()),
         progress=False)
     write_default_splits(root, seeds=(0, ))
     return root

@@ -45,14 +45,21 @@ def test_finished_run_needs_the_same_config(tmp_path):
     cfg = le.make_run_config(entry, 0, config_root(), 300,
                              str(run_dir / 'work'))
     (run_dir / 'result.json').write_text(
-        json.dumps(dict(miou=61.5, seconds=60.0,
+        json.dumps(dict(miou=61.5, test_miou=60.25, seconds=60.0,
                         config_sha1=le.config_digest(cfg))))
     done = le.finished_run(entry, 0, config_root(), 300, str(tmp_path))
-    assert (done.entry, done.seed, done.miou) == ('fixmatch', 0, 61.5)
+    assert (done.entry, done.seed, done.miou, done.test_miou) == (
+        'fixmatch', 0, 61.5, 60.25)
     # another schedule is another run
     assert le.finished_run(entry, 0, config_root(), 200, str(tmp_path)) is None
+    # the table reports test, with val beside it; or val on request
     table = le.markdown_table(le.summarise([entry], [done]))
-    assert '| 61.50 (1 seed) | 61.5 |' in table
+    assert '| test mIoU (mean ± std) |' in table
+    assert '| 60.25 (1 seed) | 60.2 | n/a | 61.50 |' in table
+    val = le.markdown_table(le.summarise([entry], [done], 'val'), 'val')
+    assert '| val mIoU (mean ± std) |' in val and '| 61.50 (1 seed) |' in val
+    with pytest.raises(ValueError, match='split must be one of'):
+        le.summarise([entry], [done], 'train')
 
 
 def test_cfg_options_make_another_run(tmp_path):
@@ -101,6 +108,17 @@ def test_cli_refuses_to_record_a_variant(tmp_path):
     assert '--write-docs records the configs as committed' in r.stderr
 
 
+def test_cli_refuses_an_unknown_style(tmp_path):
+    r = subprocess.run([
+        sys.executable,
+        osp.join(REPO, 'tools/label_efficiency.py'), '--style', 'glossy',
+        '--work-dir', str(tmp_path)
+    ], capture_output=True, text=True)
+    assert r.returncode != 0
+    assert "unknown --style 'glossy'; known: ['shapes', 'textured']" in \
+        r.stderr
+
+
 def test_final_metric_reads_the_newest_run_only(tmp_path):
     """A run dir retrained after a config change keeps the old timestamp
     folder; its (older) scalars must not be reported for the new run."""
@@ -131,7 +149,7 @@ def test_longest_runs_start_first_results_keep_order(tmp_path, monkeypatch):
 
     def fake_run_one(entry, seed, *args):
         started.append(entry.key)
-        return le.RunResult(entry.key, seed, 50.0, 1.0)
+        return le.RunResult(entry.key, seed, 50.0, 1.0, 49.0)
 
     monkeypatch.setattr(le, 'run_one', fake_run_one)
     entries = [le.ENTRIES[k] for k in ('sup_1-16', 'gct', 'mean_teacher')]
@@ -199,7 +217,12 @@ def test_tiny_run_end_to_end(synthetic_root, tmp_path):
     # the short-run footnote names the configs' own schedule length
     full = le.config_iters(le.ENTRIES['sup_1-16'], config_root())
     assert f'The {full}-iteration, 3-seed results' in r.stdout
-    assert osp.isfile(tmp_path / 'sup_full_seed0' / 'result.json')
+    import json
+    result = json.loads(
+        (tmp_path / 'sup_full_seed0' / 'result.json').read_text())
+    # validated on val during training, then tested on test
+    assert 0 <= result['miou'] <= 100 and 0 <= result['test_miou'] <= 100
+    assert (tmp_path / 'sup_full_seed0' / 'test.log').is_file()
     # a second run reuses the stored results (no training)
     r2 = subprocess.run(r.args, capture_output=True, text=True)
     assert r2.returncode == 0

@@ -37,10 +37,15 @@ def test_classes_all_occur():
 
 def test_segmentation_set_layout_and_skip(tmp_path):
     root = str(tmp_path / 'syn')
-    spec = SegSetSpec(num_train=6, num_val=2)
+    spec = SegSetSpec(num_train=6, num_val=2, num_test=3)
     meta = make_segmentation_set(root, spec, progress=False)
     assert list_ids(root, 'train') == [f'{i:05d}' for i in range(6)]
     assert len(list_ids(root, 'val')) == 2
+    # test: scenes of their own (chosen on val, reported on test)
+    assert len(list_ids(root, 'test')) == 3
+    test0 = cv2.imread(osp.join(root, 'img_dir/test/00000.png'))
+    assert not np.array_equal(
+        test0, cv2.imread(osp.join(root, 'img_dir/val/00000.png')))
     img = cv2.imread(osp.join(root, 'img_dir/train/00000.png'))
     ann = cv2.imread(osp.join(root, 'ann_dir/train/00000.png'),
                      cv2.IMREAD_UNCHANGED)
@@ -55,8 +60,27 @@ def test_segmentation_set_layout_and_skip(tmp_path):
     assert osp.getmtime(osp.join(root, 'img_dir/train/00000.png')) == mtime
     # a different spec regenerates
     make_segmentation_set(
-        root, SegSetSpec(num_train=7, num_val=2), progress=False)
+        root, SegSetSpec(num_train=7, num_val=2, num_test=3), progress=False)
     assert len(list_ids(root, 'train')) == 7
+
+
+def test_shape_only_style_has_no_class_textures():
+    """The robustness style: an object's texture family is drawn at random,
+    independently of its class; the default style ties 75 % to the
+    class."""
+    from semiseg_mm.datasets.synthetic import (CLASS_TEXTURE, SEG_STYLES,
+                                               _texture_kind)
+    shapes = SEG_STYLES['shapes'].style
+    textured = SEG_STYLES['textured'].style
+    assert shapes.class_texture_prob == 0.0
+    assert textured == SceneStyle()
+    rng = np.random.default_rng(0)
+    for style, low, high in ((shapes, 0.15, 0.35), (textured, 0.75, 0.9)):
+        share = np.mean([
+            _texture_kind(2, style, rng) == CLASS_TEXTURE[2]
+            for _ in range(2000)
+        ])
+        assert low < share < high, share  # 1/4 at random, 0.75 + 1/16
 
 
 def test_domain_pair_differs_in_look_not_labels(tmp_path):

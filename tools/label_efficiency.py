@@ -2,11 +2,14 @@
 
 Trains, with one model and one schedule, supervised-only at 1/16 of the
 labels, every registered semi-supervised method at 1/16, and supervised at
-full labels; prints a markdown table (mIoU, gap closed) and optionally
-writes it and a plot into docs/.
+full labels; prints a markdown table (test mIoU, gap closed, val mIoU) and
+optionally writes it and a plot into docs/. Each run validates on the val
+split (choose hyperparameters there) and its final checkpoint is tested on
+the test split (the table reports it; --split val shows val instead).
 
   python tools/label_efficiency.py --preset demo          # make demo
   python tools/label_efficiency.py --preset full --write-docs
+  python tools/label_efficiency.py --preset full --style shapes --write-docs
   python tools/label_efficiency.py --methods sup_1-16 sup_full --seeds 0 1
   # a variant of one row, kept apart from the recorded runs:
   python tools/label_efficiency.py --preset full --methods fixmatch \
@@ -36,9 +39,18 @@ def parse_args(argv=None):
     p.add_argument('--seeds', type=int, nargs='+', default=None)
     p.add_argument('--max-iters', type=int, default=None,
                    help="override the preset's schedule length")
-    p.add_argument('--data-root', default='data/synthetic')
+    p.add_argument('--style', default='textured',
+                   help='the synthetic set\'s style: textured (the default '
+                   'set, data/synthetic) or shapes (shape-only classes, '
+                   'data/synthetic_shapes); each has its own runs and table')
+    p.add_argument('--split', default='test', choices=('test', 'val'),
+                   help='which split the table reports (default test; val '
+                   'is where hyperparameters are chosen)')
+    p.add_argument('--data-root', default=None,
+                   help="default: data/<the style's folder>")
     p.add_argument('--work-dir', default=None,
-                   help='default: work_dirs/label_efficiency/<preset>')
+                   help='default: work_dirs/label_efficiency/<preset> '
+                   '(textured) or <preset>-<style>')
     p.add_argument('--jobs', type=int, default=2,
                    help='trainings in parallel (one thread each)')
     p.add_argument('--cfg-options', nargs='+', metavar='KEY=VALUE',
@@ -71,6 +83,13 @@ def main(argv=None):
     if args.preset not in le.PRESETS:
         sys.exit(f'unknown --preset {args.preset!r}; known: '
                  f'{sorted(le.PRESETS)}')
+    from semiseg_mm.datasets.synthetic import SEG_STYLES
+    if args.style not in SEG_STYLES:
+        sys.exit(f'unknown --style {args.style!r}; known: {sorted(SEG_STYLES)}')
+    style = SEG_STYLES[args.style]
+    data_root = args.data_root or osp.join('data', style.folder)
+    # the textured style keeps the folders and docs blocks it always had
+    suffix = '' if args.style == 'textured' else f'-{args.style}'
     preset = le.PRESETS[args.preset]
     seeds = args.seeds or list(preset.seeds)
     max_iters = args.max_iters or preset.max_iters
@@ -80,12 +99,12 @@ def main(argv=None):
         named_only = [k for k in le.ENTRIES if k not in le.default_keys()]
         sys.exit(f'unknown entries {unknown}; default rows: '
                  f'{le.default_keys()}, run when named: {named_only}')
-    if not osp.isdir(osp.join(args.data_root, 'img_dir')):
-        sys.exit(f'no synthetic data in {args.data_root!r}: run '
-                 '`python tools/make_synthetic.py --out data` first')
+    if not osp.isdir(osp.join(data_root, 'img_dir', 'test')):
+        sys.exit(f'no synthetic data with a test split in {data_root!r}: '
+                 'run `python tools/make_synthetic.py --out data` first')
     entries = [le.ENTRIES[k] for k in keys]
     work = args.work_dir or osp.join('work_dirs', 'label_efficiency',
-                                     args.preset)
+                                     args.preset + suffix)
     t0 = time.time()
     if args.report_only:
         results, missing = [], []
@@ -104,15 +123,16 @@ def main(argv=None):
     else:
         results = le.run_benchmark(entries, seeds, config_root(),
                                    osp.join(HERE, 'train.py'), work,
-                                   args.data_root, max_iters, args.jobs,
+                                   data_root, max_iters, args.jobs,
                                    cfg_options=args.cfg_options)
-    rows = le.summarise(entries, results)
-    table = le.markdown_table(rows)
+    rows = le.summarise(entries, results, args.split)
+    table = le.markdown_table(rows, args.split)
     iters = max_iters or 'config'
     command = ('python tools/label_efficiency.py ' +
                ' '.join(argv if argv is not None else sys.argv[1:]))
-    header = (f'Synthetic set, DilatedConvNet, {iters} iterations, seeds '
-              f'{seeds}; `{command.strip()}`')
+    header = (f'Synthetic set, {args.style} style ({style.description}), '
+              f'{args.split} split; DilatedConvNet, {iters} iterations, '
+              f'seeds {seeds}; `{command.strip()}`')
     header += ('; runs trained earlier by the same command without '
                '`--report-only` (min/run: their training time).'
                if args.report_only else
@@ -126,16 +146,17 @@ def main(argv=None):
               'docs/benchmarks.md (`python tools/label_efficiency.py '
               '--preset full`).\n')
     if args.write_docs:
-        le.plot(rows, FIG, f'Label efficiency on the synthetic set '
-                f'({len(seeds)} seed(s))')
+        fig = FIG.replace('.png', suffix.replace('-', '_') + '.png')
+        le.plot(rows, fig, f'Label efficiency, synthetic {args.style} '
+                f'({args.split}, {len(seeds)} seed(s))', args.split)
         with open(DOC) as f:
             text = f.read()
         block = (header + '\n\n' + table + '\n\n'
-                 '![label efficiency](figures/label_efficiency.png)')
+                 f'![label efficiency](figures/{osp.basename(fig)})')
         with open(DOC, 'w') as f:
-            f.write(le.replace_block(text, f'label-efficiency-{args.preset}',
-                                     block))
-        print(f'wrote {DOC} and {FIG}')
+            f.write(le.replace_block(
+                text, f'label-efficiency-{args.preset}{suffix}', block))
+        print(f'wrote {DOC} and {fig}')
 
 
 if __name__ == '__main__':

@@ -1,7 +1,10 @@
 """Generate the procedural datasets (deterministic from a seed).
 
 Writes, under ``--out`` (default ``data/``):
-  synthetic/            segmentation set in mmseg's layout + default splits
+  synthetic/            segmentation set in mmseg's layout (train/val/test)
+                        + default splits
+  synthetic_shapes/     the same with shape-only classes (random textures,
+                        other scenes): the benchmark's robustness style
   synthetic_uda/        flat-shaded source domain and a recoloured, blurred,
                         noisy target domain (same classes and layout)
   synthetic_det/        COCO-format detection set
@@ -14,6 +17,7 @@ Example:
   python tools/make_synthetic.py --out data --only seg --num-train 400
 """
 import argparse
+import dataclasses
 import os.path as osp
 import time
 
@@ -44,16 +48,19 @@ def parse_args():
     p.add_argument('--out', default='data', help='output folder')
     p.add_argument(
         '--only',
-        choices=['seg', 'uda', 'det'],
+        choices=['seg', 'shapes', 'uda', 'det'],
         nargs='+',
-        default=['seg', 'uda', 'det'],
-        help='which sets to write')
+        default=['seg', 'shapes', 'uda', 'det'],
+        help='which sets to write (seg: the textured segmentation set, '
+        'shapes: its shape-only style)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--size', type=int, default=64, help='image size (px)')
     p.add_argument('--num-train', type=int, default=None,
                    help='training images (default: the generator\'s, 4800)')
     p.add_argument('--num-val', type=int, default=None,
                    help='validation images (default: the generator\'s, 200)')
+    p.add_argument('--num-test', type=int, default=None,
+                   help='test images (default: the generator\'s, 1000)')
     p.add_argument('--force', action='store_true', help='regenerate')
     p.add_argument('--no-progress', action='store_true')
     return p.parse_args()
@@ -61,23 +68,29 @@ def parse_args():
 
 def main():
     args = parse_args()
-    from semiseg_mm.datasets.synthetic import (SceneStyle, SegSetSpec,
+    from semiseg_mm.datasets.synthetic import (SEG_STYLES, SegSetSpec,
                                                make_detection_set,
                                                make_domain_pair,
                                                make_segmentation_set)
     progress = not args.no_progress
     t0 = time.time()
-    if 'seg' in args.only:
-        root = osp.join(args.out, 'synthetic')
-        sizes = dict(num_train=args.num_train, num_val=args.num_val)
+    sizes = dict(
+        num_train=args.num_train, num_val=args.num_val,
+        num_test=args.num_test)
+    sizes = {k: v for k, v in sizes.items() if v is not None}
+    for only, name in (('seg', 'textured'), ('shapes', 'shapes')):
+        if only not in args.only:
+            continue
+        look = SEG_STYLES[name]
+        root = osp.join(args.out, look.folder)
+        style = dataclasses.replace(look.style, size=args.size)
         spec = SegSetSpec(
-            **{k: v for k, v in sizes.items() if v is not None},
-            seed=args.seed,
-            style=SceneStyle(size=args.size))
+            **sizes, seed=args.seed + look.seed_offset, style=style)
         make_segmentation_set(root, spec, progress, args.force)
         write_default_splits(root)
-        print(f'segmentation set: {root} ({spec.num_train} train, '
-              f'{spec.num_val} val)')
+        print(f'segmentation set ({name}: {look.description}): {root} '
+              f'({spec.num_train} train, {spec.num_val} val, '
+              f'{spec.num_test} test)')
     if 'uda' in args.only:
         root = osp.join(args.out, 'synthetic_uda')
         make_domain_pair(root, seed=args.seed, progress=progress,

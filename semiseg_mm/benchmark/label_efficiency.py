@@ -2,7 +2,11 @@
 1/16 of the labels and on all of them a method closes.
 
 Every row trains one config on the synthetic set with the same model and
-schedule; ``gap closed = (method - sup_low) / (sup_full - sup_low)``.
+schedule; ``gap closed = (method - sup_low) / (sup_full - sup_low)``. A run
+validates on the set's ``val`` split (where hyperparameters are chosen) and
+its final checkpoint is then tested on the ``test`` split (what the tables
+report); both are stored. The set comes in styles (``SEG_STYLES``:
+``textured``, ``shapes``), each benchmarked on its own.
 Methods add their row with :func:`register_entry` (see the bottom of this
 file); ``tools/label_efficiency.py`` runs them, ``make demo`` shows a short
 version.
@@ -28,6 +32,8 @@ from typing import Dict, Iterable, List, Optional, Sequence
 from mmengine.config import Config
 
 ROLES = ('sup_low', 'sup_full', 'method')
+#: the splits a run is evaluated on: val chooses, test reports
+SPLITS = ('test', 'val')
 # config keys holding iteration counts, scaled with the schedule
 _ITER_KEYS = ('max_iters', 'val_interval', 'begin', 'end', 'interval')
 
@@ -208,8 +214,12 @@ def _final_metric(work_dir: str, metric: str) -> float:
 class RunResult:
     entry: str
     seed: int
-    miou: float
+    miou: float  # final validation metric (val split: choose with it)
     seconds: float
+    test_miou: Optional[float] = None  # test split: report it
+
+    def value(self, split: str) -> Optional[float]:
+        return self.miou if split == 'val' else self.test_miou
 
 
 def config_digest(cfg: Config) -> str:
@@ -229,7 +239,48 @@ def _cached_result(entry: Entry, seed: int, run_dir: str,
         cached = json.load(f)
     if cached.get('config_sha1') != digest:
         return None
-    return RunResult(entry.key, seed, cached['miou'], cached['seconds'])
+    return RunResult(entry.key, seed, cached['miou'], cached['seconds'],
+                     cached.get('test_miou'))
+
+
+def _write_result(run_dir: str, result: RunResult, digest: str) -> None:
+    with open(osp.join(run_dir, 'result.json'), 'w') as f:
+        json.dump(
+            dict(miou=result.miou, test_miou=result.test_miou,
+                 seconds=result.seconds, config_sha1=digest), f, indent=1)
+
+
+def _single_thread_env() -> dict:
+    return dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
+
+
+def evaluate_test_split(run_dir: str, cfg_path: str, work_dir: str,
+                test_script: str) -> float:
+    """``mIoU`` of the run's final checkpoint on the config's test split
+    (``tools/test.py`` in a subprocess, as a user would run it)."""
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        ckpt = f.read().strip()
+    out = osp.join(run_dir, 'test')
+    log_path = osp.join(run_dir, 'test.log')
+    with open(log_path, 'w') as log:
+        proc = subprocess.run(
+            [sys.executable, test_script, cfg_path, ckpt, '--work-dir', out],
+            cwd=run_dir, env=_single_thread_env(), stdout=log,
+            stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        with open(log_path) as f:
+            tail = f.read()[-3000:]
+        raise RuntimeError(f'testing {ckpt} failed (log: {log_path}):\n'
+                           f'{tail}')
+    # MMEngine writes the test metrics to <out>/<stamp>/<stamp>.json
+    logs = [
+        osp.join(root, f) for root, _, files in os.walk(out) for f in files
+        if f.endswith('.json') and f[:-5] == osp.basename(root)
+    ]
+    if not logs:
+        raise RuntimeError(f'no test metrics were written in {out}')
+    with open(max(logs, key=osp.getmtime)) as f:
+        return float(json.load(f)['mIoU'])
 
 
 def finished_run(entry: Entry,
@@ -254,17 +305,23 @@ def run_one(entry: Entry,
             out_root: str,
             data_root: str,
             cfg_options: Optional[dict] = None) -> RunResult:
-    """Train one (entry, seed) in a subprocess, or reuse its result."""
+    """Train one (entry, seed) in a subprocess and test its final
+    checkpoint, or reuse its result (testing it if it has no test
+    metric yet)."""
     run_dir = osp.abspath(osp.join(out_root, f'{entry.key}_seed{seed}'))
     cfg = make_run_config(entry, seed, config_root, max_iters,
                           osp.join(run_dir, 'work'), cfg_options)
     digest = config_digest(cfg)
+    cfg_path = osp.join(run_dir, 'config.py')
+    test_script = osp.join(osp.dirname(train_script), 'test.py')
     done = _cached_result(entry, seed, run_dir, digest)
     if done is not None:
+        if done.test_miou is None:
+            done.test_miou = evaluate_test_split(run_dir, cfg_path, cfg.work_dir,
+                                         test_script)
+            _write_result(run_dir, done, digest)
         return done
     os.makedirs(run_dir, exist_ok=True)
-    result_file = osp.join(run_dir, 'result.json')
-    cfg_path = osp.join(run_dir, 'config.py')
     cfg.dump(cfg_path)
     # configs name data/synthetic relative to the working directory
     link = osp.join(run_dir, 'data', 'synthetic')
@@ -272,7 +329,7 @@ def run_one(entry: Entry,
     if osp.islink(link):
         os.remove(link)
     os.symlink(osp.abspath(data_root), link)
-    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
+    env = _single_thread_env()
     log_path = osp.join(run_dir, 'train.log')
     t0 = time.time()
     with open(log_path, 'w') as log:
@@ -287,12 +344,12 @@ def run_one(entry: Entry,
             tail = f.read()[-3000:]
         raise RuntimeError(f'{entry.key} seed {seed} failed (log: '
                            f'{log_path}):\n{tail}')
-    miou = _final_metric(cfg.work_dir, entry.metric)
-    with open(result_file, 'w') as f:
-        json.dump(
-            dict(miou=miou, seconds=seconds, config_sha1=digest), f,
-            indent=1)
-    return RunResult(entry.key, seed, miou, seconds)
+    result = RunResult(entry.key, seed,
+                       _final_metric(cfg.work_dir, entry.metric), seconds)
+    result.test_miou = evaluate_test_split(run_dir, cfg_path, cfg.work_dir,
+                                   test_script)
+    _write_result(run_dir, result, digest)
+    return result
 
 
 def run_benchmark(entries: Sequence[Entry],
@@ -320,8 +377,9 @@ def run_benchmark(entries: Sequence[Entry],
         res = run_one(entry, seed, config_root, train_script, max_iters,
                       out_root, data_root, cfg_options)
         bar.update()
-        bar.write(f'  {entry.name} (seed {seed}): mIoU {res.miou:.2f} '
-                  f'in {res.seconds / 60:.1f} min')
+        bar.write(f'  {entry.name} (seed {seed}): test mIoU '
+                  f'{res.test_miou:.2f}, val {res.miou:.2f} in '
+                  f'{res.seconds / 60:.1f} min')
         return res
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -335,8 +393,9 @@ def run_benchmark(entries: Sequence[Entry],
 @dataclass
 class Row:
     entry: Entry
-    mious: List[float]
+    mious: List[float]  # the reported split, one per seed
     minutes: float
+    val_mious: List[float] = field(default_factory=list)
 
     @property
     def mean(self) -> float:
@@ -348,17 +407,24 @@ class Row:
 
 
 def summarise(entries: Sequence[Entry],
-              results: Iterable[RunResult]) -> List[Row]:
+              results: Iterable[RunResult],
+              split: str = 'test') -> List[Row]:
+    """One row per entry: its runs' ``split`` metric (``'test'``, what the
+    tables report, or ``'val'``) and the val metric beside it."""
+    if split not in SPLITS:
+        raise ValueError(f'split must be one of {SPLITS}, got {split!r}')
     by_key: Dict[str, List[RunResult]] = {}
     for r in results:
-        by_key.setdefault(r.entry, []).append(r)
+        if r.value(split) is not None:
+            by_key.setdefault(r.entry, []).append(r)
     rows = []
     for e in entries:
         rs = sorted(by_key.get(e.key, []), key=lambda r: r.seed)
         if rs:
             rows.append(
-                Row(e, [r.miou for r in rs],
-                    statistics.fmean(r.seconds for r in rs) / 60))
+                Row(e, [r.value(split) for r in rs],
+                    statistics.fmean(r.seconds for r in rs) / 60,
+                    [r.miou for r in rs]))
     return rows
 
 
@@ -368,12 +434,13 @@ def gap_closed(value: float, low: float, full: float) -> float:
     return 100.0 * (value - low) / (full - low)
 
 
-def markdown_table(rows: Sequence[Row]) -> str:
+def markdown_table(rows: Sequence[Row], split: str = 'test') -> str:
+    """Rows with their ``split`` mIoU, gap closed, and the val mIoU."""
     low = next((r.mean for r in rows if r.entry.role == 'sup_low'), None)
     full = next((r.mean for r in rows if r.entry.role == 'sup_full'), None)
     lines = [
-        '| method | config | mIoU (mean ± std) | per seed | gap closed | '
-        'min/run |', '|---|---|---|---|---|---|'
+        f'| method | config | {split} mIoU (mean ± std) | per seed | gap '
+        'closed | val mIoU | min/run |', '|---|---|---|---|---|---|---|'
     ]
     for r in rows:
         closed = (gap_closed(r.mean, low, full)
@@ -385,12 +452,16 @@ def markdown_table(rows: Sequence[Row]) -> str:
         seeds = ' / '.join(f'{m:.1f}' for m in r.mious)
         spread = (f'± {r.std:.2f}'
                   if len(r.mious) > 1 else '(1 seed)')
+        val = (f'{statistics.fmean(r.val_mious):.2f}'
+               if r.val_mious else '-')
         lines.append(f'| {r.entry.name} | `{r.entry.config}` | {r.mean:.2f} '
-                     f'{spread} | {seeds} | {gap} | {r.minutes:.1f} |')
+                     f'{spread} | {seeds} | {gap} | {val} | '
+                     f'{r.minutes:.1f} |')
     return '\n'.join(lines)
 
 
-def plot(rows: Sequence[Row], path: str, title: str) -> None:
+def plot(rows: Sequence[Row], path: str, title: str,
+         split: str = 'test') -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -406,7 +477,7 @@ def plot(rows: Sequence[Row], path: str, title: str) -> None:
     ax.set_xticks(range(len(rows)))
     ax.set_xticklabels([r.entry.name for r in rows], rotation=15,
                        ha='right', fontsize=8)
-    ax.set_ylabel('mIoU (synthetic val)')
+    ax.set_ylabel(f'mIoU (synthetic {split})')
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     os.makedirs(osp.dirname(path) or '.', exist_ok=True)

@@ -73,11 +73,41 @@ class SceneStyle:
 
 @dataclass
 class SegSetSpec:
-    """Size and look of a generated segmentation set."""
+    """Size and look of a generated segmentation set.
+
+    ``val`` is where hyperparameters are chosen, ``test`` where results are
+    reported (``tools/label_efficiency.py`` evaluates both).
+    """
     num_train: int = 4800
     num_val: int = 200
+    num_test: int = 1000
     seed: int = 0
     style: SceneStyle = field(default_factory=SceneStyle)
+
+
+@dataclass
+class SegStyle:
+    """A named look of the segmentation set (``tools/make_synthetic.py``
+    writes each under ``<out>/<folder>``)."""
+    folder: str
+    style: SceneStyle
+    seed_offset: int = 0  # other scenes than the default set's
+    description: str = ''
+
+
+#: the benchmark's styles: ``textured`` (classes differ by shape and by a
+#: class texture on 75 % of their objects; the set the methods were
+#: developed on) and ``shapes`` (shape-only classes: every object draws its
+#: texture at random, so texture carries no class information; other
+#: scenes; the robustness set nothing was tuned on)
+SEG_STYLES: Dict[str, SegStyle] = {
+    'textured':
+    SegStyle('synthetic', SceneStyle(),
+             description='shape + class texture (75 %)'),
+    'shapes':
+    SegStyle('synthetic_shapes', SceneStyle(class_texture_prob=0.0),
+             seed_offset=1, description='shape only (random textures)'),
+}
 
 
 def _rng(seed: int, split: str, index: int) -> np.random.Generator:
@@ -338,14 +368,16 @@ def make_segmentation_set(root: str,
         'segmentation',
         num_train=spec.num_train,
         num_val=spec.num_val,
+        num_test=spec.num_test,
         seed=spec.seed,
         style=asdict(spec.style))
     if not force and is_up_to_date(root, meta):
         return meta
     _clear_meta(root)
-    _write_split(root, 'train', spec.num_train, spec.seed, spec.style,
-                 progress)
-    _write_split(root, 'val', spec.num_val, spec.seed, spec.style, progress)
+    for split, num in (('train', spec.num_train), ('val', spec.num_val),
+                       ('test', spec.num_test)):
+        if num:
+            _write_split(root, split, num, spec.seed, spec.style, progress)
     _write_meta(root, meta)
     return meta
 

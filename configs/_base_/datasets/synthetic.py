@@ -1,6 +1,11 @@
 # The procedural shapes set (`python tools/make_synthetic.py`): 4800 train /
-# 200 val images of 64x64 px, 6 classes. The labelled subset comes from a
-# split file written by make_synthetic.py (`splits/<1-16>_seed<k>/`).
+# 200 val / 1000 test images of 64x64 px, 6 classes. The labelled subset
+# comes from a split file written by make_synthetic.py
+# (`splits/<1-16>_seed<k>/`). Hyperparameters are chosen on val (what
+# training validates on); results are reported on test (tools/test.py; the
+# label-efficiency benchmark evaluates both). The shape-only style lives in
+# data/synthetic_shapes: point data_root there (or use
+# `tools/label_efficiency.py --style shapes`).
 dataset_type = 'SyntheticShapesDataset'
 data_root = 'data/synthetic'
 crop_size = (64, 64)
@@ -38,6 +43,14 @@ val_dataloader = dict(
         data_root=data_root,
         data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'),
         pipeline=test_pipeline))
-test_dataloader = val_dataloader
+test_dataloader = dict(
+    batch_size=16,
+    num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_prefix=dict(img_path='img_dir/test', seg_map_path='ann_dir/test'),
+        pipeline=test_pipeline))
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
