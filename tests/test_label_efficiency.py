@@ -66,11 +66,11 @@ def test_cfg_options_make_another_run(tmp_path):
     import json
     entry = le.ENTRIES['fixmatch']
     plain = le.make_run_config(entry, 0, config_root(), 300, str(tmp_path))
-    other = plain.model.semi_train_cfg.threshold / 2  # not the config's
-    opts = {'model.semi_train_cfg.threshold': other}
+    other = plain.model.pseudo_label_filter.threshold / 2  # not the config's
+    opts = {'model.pseudo_label_filter.threshold': other}
     cfg = le.make_run_config(entry, 0, config_root(), 300,
                              str(tmp_path / 'fixmatch_seed0' / 'work'), opts)
-    assert cfg.model.semi_train_cfg.threshold == other
+    assert cfg.model.pseudo_label_filter.threshold == other
     (tmp_path / 'fixmatch_seed0').mkdir()
     (tmp_path / 'fixmatch_seed0' / 'result.json').write_text(
         json.dumps(dict(miou=64.0, seconds=1.0,
@@ -98,7 +98,7 @@ def test_cli_refuses_to_record_a_variant(tmp_path):
     r = subprocess.run([
         sys.executable,
         osp.join(REPO, 'tools/label_efficiency.py'), '--methods', 'fixmatch',
-        '--cfg-options', 'model.semi_train_cfg.threshold=0.5',
+        '--cfg-options', 'model.pseudo_label_filter.threshold=0.5',
         '--write-docs', '--work-dir',
         str(tmp_path)
     ],

@@ -13,7 +13,7 @@ the test split (the table reports it; --split val shows val instead).
   python tools/label_efficiency.py --methods sup_1-16 sup_full --seeds 0 1
   # a variant of one row, kept apart from the recorded runs:
   python tools/label_efficiency.py --preset full --methods fixmatch \
-      --cfg-options model.semi_train_cfg.threshold=0.3 \
+      --cfg-options model.pseudo_label_filter.threshold=0.3 \
       --work-dir work_dirs/probes/fixmatch_t03
 """
 import argparse

@@ -22,9 +22,10 @@ model = dict(
     data_preprocessor=dict(
         type='mmdet.MultiBranchDataPreprocessor',
         data_preprocessor=segmentor.data_preprocessor),
+    # UniMatch's threshold for this dataset
+    pseudo_label_filter=dict(type='ConfidenceFilter', threshold=0.0),
     semi_train_cfg=dict(
-        pseudo_source='student', threshold=0.0, cutmix=True,
-        unsup_weight=1.0),
+        pseudo_source='student', cutmix=True, unsup_weight=1.0),
     semi_test_cfg=dict(predict_on='student'))
 optim_wrapper = dict(optimizer=dict(lr=0.005, weight_decay=0.0001))
 param_scheduler = [

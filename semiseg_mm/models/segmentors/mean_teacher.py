@@ -4,6 +4,7 @@ from typing import Dict
 from torch import Tensor
 
 from semiseg_mm.registry import MODELS
+from ..filters import accepted_share, masked_by
 from ..losses.consistency import CONSISTENCY_LOSSES
 from ..utils import cutmix_batch, joint_forward, valid_mask
 from .semi_base import SampleList, SemiBaseSegmentor
@@ -27,6 +28,11 @@ class MeanTeacher(SemiBaseSegmentor):
             boxes and the teacher's probabilities with the same boxes
             (French et al., BMVC 2020, "CutMix-Seg": Mean Teacher with a
             mixing perturbation); default False (the plain Mean Teacher).
+
+    ``pseudo_label_filter`` (optional, a registered filter config): the
+    consistency then covers only the pixels the filter accepts (weighted by
+    soft filters), averaged over them; default: every image pixel, as Mean
+    Teacher.
     """
     semi_train_keys = SemiBaseSegmentor.semi_train_keys + ('consistency',
                                                            'cutmix')
@@ -52,9 +58,15 @@ class MeanTeacher(SemiBaseSegmentor):
         if weight == 0:  # warm-up: supervised only, skip the unlabelled work
             return self.sup_losses(self.student.loss(x_l, s_l))
 
-        # 1. teacher on the teacher view (no gradient)
+        # 1. teacher on the teacher view (no gradient); with a filter, the
+        #    pixels whose targets the student follows
         teacher_probs = self.teacher_probs(x_t)
         valid = valid_mask(s_s, x_s.shape[-2:], x_s.device)
+        if self.pseudo_label_filter is not None:
+            _, _, accept = self.filter_pseudo_labels(teacher_probs, valid,
+                                                     s_l)
+            ratio = accepted_share(accept, valid)
+            valid = masked_by(accept, valid)
         # 2. optional CutMix of the student views and, identically, of the
         #    teacher's targets
         if self.use_cutmix:
@@ -71,5 +83,7 @@ class MeanTeacher(SemiBaseSegmentor):
             valid=valid)
         losses = self.sup_losses(sup)
         losses['unsup.loss_cons'] = weight * cons
+        if self.pseudo_label_filter is not None:
+            losses['unsup.accept_ratio'] = ratio
         losses['unsup.weight'] = cons.new_tensor(weight)
         return losses

@@ -27,6 +27,7 @@ from mmseg.utils import add_prefix
 from torch import Tensor
 
 from semiseg_mm.registry import MODELS
+from ..filters import PseudoLabelBatch, build_filter
 from ..utils import build_rampup
 
 SampleList = List
@@ -49,6 +50,14 @@ class SemiBaseSegmentor(BaseSegmentor):
         data_preprocessor: normally ``mmdet.MultiBranchDataPreprocessor``
             around ``SegDataPreProcessor``.
         with_teacher: build an EMA teacher.
+        pseudo_label_filter: which pseudo-labelled pixels the student
+            learns from, a registered
+            :class:`~semiseg_mm.models.filters.PseudoLabelFilter` config
+            (``ConfidenceFilter``, ``ClassAdaptiveThreshold``, ...); built
+            as the ``pseudo_label_filter`` sub-module, so its running
+            statistics are checkpointed. Methods that learn from
+            pseudo-labels read it through :meth:`filter_pseudo_labels`;
+            ``None`` leaves it to the method's default.
     """
     #: the batch branches ``loss()`` needs
     train_branches: Tuple[str, ...] = ('sup', 'unsup_teacher',
@@ -64,7 +73,8 @@ class SemiBaseSegmentor(BaseSegmentor):
                  semi_test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None,
-                 with_teacher: bool = True) -> None:
+                 with_teacher: bool = True,
+                 pseudo_label_filter: Optional[dict] = None) -> None:
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.with_teacher = with_teacher
@@ -83,6 +93,10 @@ class SemiBaseSegmentor(BaseSegmentor):
         self.unsup_weight = float(
             self.semi_train_cfg.get('unsup_weight', 1.0))
         self.unsup_rampup = build_rampup(self.semi_train_cfg.get('rampup'))
+        filter_cfg = pseudo_label_filter or self.default_filter()
+        self.pseudo_label_filter = build_filter(
+            filter_cfg, self.num_classes,
+            type(self).__name__) if filter_cfg else None
         # visualisation: a hook sets vis_request; loss() then records
         self.vis_request = False
         self.vis_data: Optional[Dict[str, Tensor]] = None
@@ -118,6 +132,12 @@ class SemiBaseSegmentor(BaseSegmentor):
 
     def default_predict_on(self) -> str:
         return 'teacher' if self.with_teacher else 'student'
+
+    def default_filter(self) -> Optional[dict]:
+        """The ``pseudo_label_filter`` used when the config gives none;
+        ``None``: no filter (e.g. Mean Teacher's consistency on every
+        pixel)."""
+        return None
 
     def freeze(self, model: nn.Module) -> None:
         """No gradients for ``model`` and eval mode, kept through
@@ -228,6 +248,29 @@ class SemiBaseSegmentor(BaseSegmentor):
         probs = full_res_logits(model, inputs).softmax(dim=1)
         model.train(was_training)
         return probs
+
+    @torch.no_grad()
+    def filter_pseudo_labels(self, probs: Tensor, valid: Tensor,
+                             labelled_samples: Optional[SampleList] = None
+                             ) -> Tuple[Tensor, Tensor, Tensor]:
+        """Hard pseudo-labels, their confidence and the filter's acceptance
+        (a bool mask or float weights; all (N, H, W)) from teacher
+        probabilities ``probs`` on image pixels ``valid``. The labelled
+        samples' masks are passed to filters that need them."""
+        labelled = None
+        if 'labelled' in self.pseudo_label_filter.needs:
+            labelled = torch.stack([
+                s.gt_sem_seg.data.squeeze(0) for s in labelled_samples
+            ]).to(probs.device)
+        batch = PseudoLabelBatch.from_probs(
+            probs, valid, labelled=labelled,
+            ignore_index=self.ignore_index_of_labels())
+        return batch.labels, batch.confidence, self.pseudo_label_filter(
+            batch)
+
+    def ignore_index_of_labels(self) -> int:
+        head = getattr(self, self._sub_models[0]).decode_head
+        return getattr(head, 'ignore_index', 255)
 
     def record_vis(self, **tensors: Optional[Tensor]) -> None:
         """Keep detached CPU copies of tensors for the visualisation hook,
