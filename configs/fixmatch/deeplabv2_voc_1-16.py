@@ -25,6 +25,7 @@ model = dict(
     semi_train_cfg=dict(
         pseudo_source='student', cutmix=True, unsup_weight=1.0),
     semi_test_cfg=dict(predict_on='student'))
+custom_hooks = [_base_.health_hook]
 optim_wrapper = dict(optimizer=dict(lr=0.001, weight_decay=0.0005))
 param_scheduler = [
     dict(type='PolyLR', power=0.9, begin=0, end=max_iters, by_epoch=False)

@@ -33,5 +33,8 @@ model = dict(
 # 8 + 16 62.18 +- 0.17 at 1.9x the iteration time, docs/benchmarks.md)
 train_dataloader = dict(
     batch_size=24, sampler=dict(batch_size=24, source_ratio=[8, 16]))
-custom_hooks = [dict(type='EMATeacherHook', momentum=0.99, buffer_mode='ema')]
+custom_hooks = [
+    dict(type='EMATeacherHook', momentum=0.99, buffer_mode='ema'),
+    _base_.health_hook
+]
 val_cfg = dict(type='mmdet.TeacherStudentValLoop')

@@ -27,7 +27,10 @@ model = dict(
         unsup_weight=1.0,
         rampup=dict(kind='sigmoid', rampup_iters=978)),
     semi_test_cfg=dict(predict_on='teacher'))
-custom_hooks = [dict(type='EMATeacherHook', momentum=0.99, buffer_mode='ema')]
+custom_hooks = [
+    dict(type='EMATeacherHook', momentum=0.99, buffer_mode='ema'),
+    _base_.health_hook
+]
 optim_wrapper = dict(optimizer=dict(lr=0.005, weight_decay=0.0001))
 param_scheduler = [
     dict(type='PolyLR', power=0.9, begin=0, end=max_iters, by_epoch=False)

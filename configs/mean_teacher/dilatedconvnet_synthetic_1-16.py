@@ -24,5 +24,8 @@ model = dict(
         sup_weight=1.0,
         rampup=dict(kind='sigmoid', rampup_iters=600, start_iters=0)),
     semi_test_cfg=dict(predict_on='teacher'))
-custom_hooks = [dict(type='EMATeacherHook', momentum=0.99, buffer_mode='ema')]
+custom_hooks = [
+    dict(type='EMATeacherHook', momentum=0.99, buffer_mode='ema'),
+    _base_.health_hook
+]
 val_cfg = dict(type='mmdet.TeacherStudentValLoop')

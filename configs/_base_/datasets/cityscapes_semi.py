@@ -52,3 +52,14 @@ train_dataloader = dict(
             ann_file='splits/1-8_seed0/unlabeled.txt',
             with_label=False,
             pipeline=unsup_pipeline)))
+# Pseudo-label health (PseudoLabelHealthHook, in the teacher-student
+# configs' custom_hooks): accepted share and pseudo-class histogram of the
+# training batches, and on a probe of 8 unlabelled images whose masks
+# the benchmark layout has (gtFine/train) the pseudo-label accuracy and the
+# filter's F1 at finding wrong pixels; warns when the pseudo-labels
+# collapse. With truly unlabelled data, drop the probe or point it at masks
+# of held-back images (probe.ann_file lists their ids).
+health_hook = dict(
+    type='PseudoLabelHealthHook',
+    interval=100,
+    probe=dict(seg_map_path='gtFine/train', num=8))

@@ -3,9 +3,12 @@ from .checkpoint_check_hook import (CheckpointCheckHook,
 from .dataset_check_hook import DatasetCheckHook
 from .ema_teacher_hook import EMATeacherHook, ema_momentum, unwrap
 from .finite_loss_hook import FiniteLossHook, NonFiniteLossError
+from .pseudo_label_health_hook import (PseudoLabelCollapseError,
+                                       PseudoLabelHealthHook, probe_figures)
 
 __all__ = [
     'EMATeacherHook', 'ema_momentum', 'unwrap', 'FiniteLossHook',
     'NonFiniteLossError', 'DatasetCheckHook', 'CheckpointCheckHook',
-    'CheckpointMismatchError'
+    'CheckpointMismatchError', 'PseudoLabelHealthHook',
+    'PseudoLabelCollapseError', 'probe_figures'
 ]

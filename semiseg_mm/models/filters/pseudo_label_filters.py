@@ -282,8 +282,8 @@ class ClassBalancedFilter(_RunningClassFilter):
         return self.running if self.fixed else super().estimate()
 
     def forward(self, batch: PseudoLabelBatch) -> Tensor:
-        self.check_batch(batch)
-        if self.training and not self.fixed:
+        if self.training and not self.fixed:  # eval: the stored estimate
+            self.check_batch(batch)
             lab = batch.labelled
             lab = lab[(lab != batch.ignore_index) & (lab >= 0) &
                       (lab < self.num_classes)]

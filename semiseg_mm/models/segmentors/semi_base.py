@@ -97,6 +97,12 @@ class SemiBaseSegmentor(BaseSegmentor):
         self.pseudo_label_filter = build_filter(
             filter_cfg, self.num_classes,
             type(self).__name__) if filter_cfg else None
+        # where pseudo-labels come from (FixMatch may choose the student)
+        self.pseudo_source = 'teacher' if with_teacher else 'student'
+        # PseudoLabelHealthHook sets pl_stats_request; the pseudo-label
+        # helpers then leave per-class counts in pl_stats
+        self.pl_stats_request = False
+        self.pl_stats: Optional[Dict[str, Tensor]] = None
         # visualisation: a hook sets vis_request; loss() then records
         self.vis_request = False
         self.vis_data: Optional[Dict[str, Tensor]] = None
@@ -259,14 +265,67 @@ class SemiBaseSegmentor(BaseSegmentor):
         samples' masks are passed to filters that need them."""
         labelled = None
         if 'labelled' in self.pseudo_label_filter.needs:
-            labelled = torch.stack([
-                s.gt_sem_seg.data.squeeze(0) for s in labelled_samples
-            ]).to(probs.device)
+            labelled = self._labelled_masks(labelled_samples, probs.device)
         batch = PseudoLabelBatch.from_probs(
             probs, valid, labelled=labelled,
             ignore_index=self.ignore_index_of_labels())
-        return batch.labels, batch.confidence, self.pseudo_label_filter(
-            batch)
+        accept = self.pseudo_label_filter(batch)
+        self.record_pseudo_label_stats(batch.labels, accept, valid,
+                                       labelled_samples, labelled)
+        return batch.labels, batch.confidence, accept
+
+    @staticmethod
+    def _labelled_masks(samples: SampleList, device) -> Tensor:
+        return torch.stack([s.gt_sem_seg.data.squeeze(0)
+                            for s in samples]).to(device)
+
+    @torch.no_grad()
+    def record_pseudo_label_stats(self,
+                                  labels: Tensor,
+                                  accept: Tensor,
+                                  valid: Tensor,
+                                  labelled_samples: Optional[SampleList],
+                                  labelled: Optional[Tensor] = None) -> None:
+        """Per-class pixel counts of this iteration for
+        ``PseudoLabelHealthHook`` (only when it asked): pseudo-labelled
+        and accepted (weights count fractionally) image pixels, and the
+        labelled masks' pixels."""
+        if not self.pl_stats_request:
+            return
+        c = self.num_classes
+        lab = labels[valid]
+        weight = accept[valid].to(torch.float)
+        stats = dict(
+            pixels=valid.sum().to(torch.float),
+            predicted=torch.bincount(lab, minlength=c).to(torch.float),
+            accepted=torch.bincount(lab, weights=weight, minlength=c))
+        if labelled is None and labelled_samples:
+            labelled = self._labelled_masks(labelled_samples, labels.device)
+        if labelled is not None:
+            gt = labelled[(labelled >= 0) & (labelled < c)]
+            stats['labelled'] = torch.bincount(gt, minlength=c).to(
+                torch.float)
+        self.pl_stats = stats
+
+    @torch.no_grad()
+    def probe_pseudo_labels(self, inputs: Tensor) -> Tuple[Tensor, Tensor]:
+        """Pseudo-labels and their acceptance on ``inputs`` (preprocessed
+        images) as training would make them, without updating any running
+        statistic: the pseudo-label source in eval mode, the filter in eval
+        mode (every pixel accepted without a filter)."""
+        probs = self.teacher_probs(inputs, self.pseudo_source)
+        valid = torch.ones(probs.shape[:1] + probs.shape[2:],
+                           dtype=torch.bool, device=probs.device)
+        batch = PseudoLabelBatch.from_probs(probs, valid)
+        f = self.pseudo_label_filter
+        if f is None:
+            return batch.labels, valid
+        was_training = f.training
+        f.eval()
+        try:
+            return batch.labels, f(batch)
+        finally:
+            f.train(was_training)
 
     def ignore_index_of_labels(self) -> int:
         head = getattr(self, self._sub_models[0]).decode_head

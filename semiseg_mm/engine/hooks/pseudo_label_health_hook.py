@@ -1,0 +1,383 @@
+"""A live health monitor of the pseudo-labels a student learns from.
+
+A teacher that collapses (it labels nearly every pixel background with high
+confidence, the filter accepts almost all of it, the student learns to
+predict background everywhere) looks like normal training in the loss
+curves; users find it at the final validation, hours later (mmdetection
+#10223, #10556 report the detection form). Every ``interval`` iterations
+:class:`PseudoLabelHealthHook` reports, and sends to MMEngine's visualizer
+backends (``scalars.json``, TensorBoard, W&B) under ``health/``:
+
+* from the training batches of the interval: the share of unlabelled pixels
+  the filter accepted (``accept_share``), each pseudo-class's share of the
+  accepted pixels (``class_share/<class>``) next to its share of the
+  labelled pixels (``labelled_freq/<class>``), and a filter's per-class
+  thresholds (``threshold/<class>``) when it has them;
+* on a *probe*, unlabelled training images whose masks are known (the
+  synthetic sets have them; a user can hold back labelled images in the
+  unlabelled split and point the probe at their masks): the pseudo-label
+  accuracy (``pl_acc``, and ``pl_acc_accepted`` on the accepted pixels) and
+  how well the filter finds the wrong pixels, by rejecting them
+  (``wrong_precision``, ``wrong_recall``, ``wrong_f1``, and ``f1/<class>``
+  per pseudo-class).
+
+It warns in the log, with the figures, when the pseudo-labels collapse for
+``patience`` intervals in a row: one class takes over the accepted pixels
+(the other classes keep under ``rest_ratio`` of their labelled share), or
+almost nothing is accepted (under ``min_accept``); ``stop=True`` stops the
+run instead. ``tools/plot_health.py`` draws the figures of a finished run.
+"""
+import logging
+import math
+import os.path as osp
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+from mmengine.dataset import Compose, pseudo_collate
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+
+from semiseg_mm.datasets.base import DatasetError
+from semiseg_mm.datasets.checks import full_scan, label_rule
+from semiseg_mm.registry import HOOKS
+from .ema_teacher_hook import unwrap
+
+PROBE_KEYS = ('seg_map_path', 'seg_map_suffix', 'ann_file', 'num', 'seed',
+              'batch_size')
+
+
+class PseudoLabelCollapseError(RuntimeError):
+    """The pseudo-labels collapsed and ``stop=True``."""
+
+
+def _f1(p: float, r: float) -> float:
+    return 2 * p * r / (p + r) if p + r > 0 else 0.0
+
+
+def probe_figures(labels: torch.Tensor, accept: torch.Tensor,
+                  gt: torch.Tensor, num_classes: int,
+                  ignore_index: int = 255) -> Dict[str, float]:
+    """Pseudo-label accuracy and the filter's precision / recall / F1 at
+    finding wrong pixels (a rejected pixel counts as a positive; soft
+    filters reject ``1 - weight`` of a pixel), overall and per pseudo-class
+    (``f1/<c>``). Pixels whose mask is the ignore index do not count."""
+    m = (gt != ignore_index) & (gt >= 0) & (gt < num_classes)
+    wrong = (labels != gt)[m].to(torch.float)
+    weight = accept[m].to(torch.float)
+    reject = 1 - weight
+    lab = labels[m]
+    out = {'pl_acc': float(1 - wrong.mean()) if wrong.numel() else math.nan}
+    out['pl_acc_accepted'] = float(
+        ((1 - wrong) * weight).sum() / weight.sum()) if float(
+            weight.sum()) > 0 else math.nan
+
+    def prf(sel):
+        hit = float((wrong[sel] * reject[sel]).sum())
+        p = hit / float(reject[sel].sum()) if float(
+            reject[sel].sum()) > 0 else math.nan
+        r = hit / float(wrong[sel].sum()) if float(
+            wrong[sel].sum()) > 0 else math.nan
+        return p, r
+
+    p, r = prf(torch.ones_like(wrong, dtype=torch.bool))
+    out['wrong_precision'], out['wrong_recall'] = p, r
+    out['wrong_f1'] = _f1(p, r) if not (math.isnan(p) or
+                                        math.isnan(r)) else math.nan
+    for c in range(num_classes):
+        sel = lab == c
+        if not bool(sel.any()):
+            continue
+        p, r = prf(sel)
+        out[f'f1/{c}'] = _f1(p, r) if not (math.isnan(p) or
+                                           math.isnan(r)) else math.nan
+    return out
+
+
+@HOOKS.register_module()
+class PseudoLabelHealthHook(Hook):
+    """Report pseudo-label health every ``interval`` iterations and warn (or
+    stop) when the pseudo-labels collapse.
+
+    Args:
+        interval: iterations between reports.
+        probe: ``None`` (training-batch figures only), or where the masks of
+            some unlabelled training images are: ``dict(seg_map_path=
+            'ann_dir/train', num=64)``, the mask folder relative to the
+            unlabelled dataset's ``data_root`` (``seg_map_suffix`` defaults
+            to the dataset's); ``ann_file`` restricts the probe to the ids it
+            lists (each must be an unlabelled image); ``num`` images are
+            drawn with ``seed``; ``batch_size`` per forward pass. Checked
+            before training: masks exist, decode, are as large as their
+            images and hold valid values.
+        rest_ratio: collapse onto class ``c`` when the other classes' share
+            of the accepted pixels falls under ``rest_ratio`` times their
+            share of the labelled pixels.
+        min_accept: collapse when the accepted share of unlabelled pixels
+            falls under this.
+        patience: intervals in a row before warning (or stopping).
+        stop: raise :class:`PseudoLabelCollapseError` instead of warning.
+    """
+    priority = 'LOW'
+
+    def __init__(self,
+                 interval: int = 50,
+                 probe: Optional[dict] = None,
+                 rest_ratio: float = 0.25,
+                 min_accept: float = 0.02,
+                 patience: int = 3,
+                 stop: bool = False) -> None:
+        if interval < 1 or patience < 1:
+            raise ValueError('PseudoLabelHealthHook: interval and patience '
+                             f'must be >= 1, got {interval}, {patience}')
+        if probe is not None:
+            unknown = sorted(set(probe) - set(PROBE_KEYS))
+            if unknown:
+                raise ValueError(
+                    f'PseudoLabelHealthHook: unknown probe key(s) {unknown}; '
+                    f'known: {list(PROBE_KEYS)}')
+            if 'seg_map_path' not in probe:
+                raise ValueError('PseudoLabelHealthHook: probe needs '
+                                 "seg_map_path (the unlabelled images' mask "
+                                 'folder)')
+        self.interval = interval
+        self.probe_cfg = dict(probe) if probe is not None else None
+        self.rest_ratio = rest_ratio
+        self.min_accept = min_accept
+        self.patience = patience
+        self.stop = stop
+        self.alarm = 0  # intervals in a row with a collapse
+        self.history: List[Dict[str, float]] = []
+        self._sums: Optional[Dict[str, torch.Tensor]] = None
+        self._probe: List[Tuple[torch.Tensor, torch.Tensor]] = []
+
+    # ------------------------------------------------------------------ #
+    def _model(self, runner):
+        model = unwrap(runner.model)
+        if not hasattr(model, 'record_pseudo_label_stats'):
+            raise TypeError(
+                'PseudoLabelHealthHook needs a semi-supervised segmentor '
+                f'(SemiBaseSegmentor); got {type(model).__name__}')
+        return model
+
+    def before_train(self, runner) -> None:
+        model = self._model(runner)
+        model.pl_stats_request = True
+        self.classes = [str(c) for c in
+                        runner.train_dataloader.dataset.metainfo['classes']]
+        self.num_classes = model.num_classes
+        self.ignore_index = model.ignore_index_of_labels()
+        if self.probe_cfg is not None:
+            self._probe = self._build_probe(runner, model)
+
+    def _unlabelled_dataset(self, runner):
+        dataset = runner.train_dataloader.dataset
+        unlabeled = getattr(dataset, 'unlabeled', None)
+        if unlabeled is None:
+            raise DatasetError(
+                'PseudoLabelHealthHook: probe needs a SemiDataset train set '
+                f'(its unlabelled source); got {type(dataset).__name__}')
+        return unlabeled
+
+    def _probe_infos(self, runner) -> List[dict]:
+        cfg, ds = self.probe_cfg, self._unlabelled_dataset(runner)
+        seg_dir = cfg['seg_map_path']
+        root = getattr(ds, 'data_root', None) or ''
+        seg_dir = osp.join(root, seg_dir) if root else seg_dir
+        if not osp.isdir(seg_dir):
+            raise DatasetError(
+                f'PseudoLabelHealthHook: probe.seg_map_path={seg_dir!r} does '
+                'not exist (a folder of masks of unlabelled images, relative '
+                "to the unlabelled dataset's data_root)")
+        suffix = cfg.get('seg_map_suffix', getattr(ds, 'seg_map_suffix',
+                                                   '.png'))
+        img_dir, img_suffix = ds.data_prefix['img_path'], ds.img_suffix
+        infos = {}
+        for i in range(len(ds)):
+            info = dict(ds.get_data_info(i))
+            rel = osp.relpath(info['img_path'], img_dir)
+            infos[rel[:-len(img_suffix)] if rel.endswith(img_suffix) else
+                  osp.splitext(rel)[0]] = info
+        ids = sorted(infos)
+        if cfg.get('ann_file'):
+            path = cfg['ann_file']
+            path = osp.join(root, path) if root and not osp.isabs(
+                path) else path
+            if not osp.isfile(path):
+                raise DatasetError(f'PseudoLabelHealthHook: probe.ann_file='
+                                   f'{path!r} does not exist')
+            with open(path) as f:
+                wanted = [line.strip() for line in f if line.strip()]
+            outside = [i for i in wanted if i not in infos]
+            if outside:
+                raise DatasetError(
+                    f'PseudoLabelHealthHook: {len(outside)} id(s) of '
+                    f'probe.ann_file={path!r} are not unlabelled training '
+                    f'images, e.g. {outside[:3]}: the probe measures the '
+                    'pseudo-labels of images the student learns from')
+            ids = sorted(set(wanted))
+        num = min(int(cfg.get('num', 64)), len(ids))
+        order = np.random.default_rng(cfg.get('seed', 0)).permutation(
+            len(ids))[:num]
+        chosen = []
+        for k in sorted(order):
+            info = infos[ids[k]]
+            info['seg_map_path'] = osp.join(seg_dir, ids[k] + suffix)
+            info.setdefault('seg_fields', [])
+            chosen.append(info)
+        return chosen
+
+    def _build_probe(self, runner, model):
+        infos = self._probe_infos(runner)
+        ds = self._unlabelled_dataset(runner)
+        report = full_scan('PseudoLabelHealthHook probe', infos,
+                           label_rule(ds), workers=4)
+        if not report.ok:
+            raise DatasetError(report.message())
+        pipeline = Compose([
+            dict(type='LoadImageFromFile'),
+            dict(type='LoadAnnotations'),
+            dict(type='PackSegInputs')
+        ])
+        samples = [pipeline(dict(info)) for info in infos]
+        # one forward per group of same-sized images
+        by_shape: Dict[tuple, list] = {}
+        for s in samples:
+            by_shape.setdefault(tuple(s['inputs'].shape), []).append(s)
+        size = int(self.probe_cfg.get('batch_size', 16))
+        chunks = []
+        for group in by_shape.values():
+            for i in range(0, len(group), size):
+                data = model.data_preprocessor(
+                    pseudo_collate(group[i:i + size]), False)
+                gt = torch.stack([
+                    s.gt_sem_seg.data.squeeze(0) for s in data['data_samples']
+                ]).to(data['inputs'].device)
+                chunks.append((data['inputs'], gt))
+        print_log(
+            f'PseudoLabelHealthHook: probe of {len(infos)} unlabelled '
+            f'image(s) with masks from {self.probe_cfg["seg_map_path"]!r}',
+            logger='current')
+        return chunks
+
+    # ------------------------------------------------------------------ #
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+                         outputs=None) -> None:
+        model = self._model(runner)
+        stats, model.pl_stats = model.pl_stats, None
+        if stats is not None:
+            if self._sums is None:
+                self._sums = {k: v.clone() for k, v in stats.items()}
+            else:
+                for k, v in stats.items():
+                    self._sums[k] = self._sums[k] + v
+        if (runner.iter + 1) % self.interval == 0:
+            self.report(runner, model)
+
+    def figures(self, model) -> Dict[str, float]:
+        """This interval's figures (see the module docstring)."""
+        sums, self._sums = self._sums, None
+        out: Dict[str, float] = {}
+        if sums is not None and float(sums['pixels']) > 0:
+            accepted = sums['accepted']
+            out['accept_share'] = float(accepted.sum() / sums['pixels'])
+            total = float(accepted.sum())
+            for c, name in enumerate(self.classes):
+                out[f'class_share/{name}'] = float(
+                    accepted[c]) / total if total > 0 else 0.0
+            if 'labelled' in sums and float(sums['labelled'].sum()) > 0:
+                freq = sums['labelled'] / sums['labelled'].sum()
+                for c, name in enumerate(self.classes):
+                    out[f'labelled_freq/{name}'] = float(freq[c])
+        f = model.pseudo_label_filter
+        thr = f.thresholds() if f is not None else None
+        if thr is not None:
+            for c, name in enumerate(self.classes):
+                out[f'threshold/{name}'] = float(thr[c])
+        if self._probe:
+            labels, accept, gt = [], [], []
+            for inputs, masks in self._probe:
+                lab, acc = model.probe_pseudo_labels(inputs)
+                labels.append(lab.flatten())
+                accept.append(acc.flatten())
+                gt.append(masks.flatten())
+            probe = probe_figures(torch.cat(labels), torch.cat(accept),
+                                  torch.cat(gt), self.num_classes,
+                                  self.ignore_index)
+            for k, v in probe.items():
+                if k.startswith('f1/'):
+                    k = f'f1/{self.classes[int(k[3:])]}'
+                out[k] = v
+        return out
+
+    def collapse(self, fig: Dict[str, float]) -> Optional[str]:
+        """Why the pseudo-labels look collapsed this interval, or None."""
+        if 'accept_share' not in fig:
+            return None
+        if fig['accept_share'] < self.min_accept:
+            return (f'almost nothing accepted: {fig["accept_share"]:.1%} of '
+                    f'unlabelled pixels (< {self.min_accept:.1%})')
+        worst, worst_rest = None, math.inf
+        for name in self.classes:
+            share = fig.get(f'class_share/{name}')
+            freq = fig.get(f'labelled_freq/{name}')
+            if share is None or freq is None or freq >= 1:
+                continue
+            rest = (1 - share) / (1 - freq)
+            if share > freq and rest < worst_rest:
+                worst, worst_rest = name, rest
+        if worst is not None and worst_rest < self.rest_ratio:
+            share = fig[f'class_share/{worst}']
+            freq = fig[f'labelled_freq/{worst}']
+            return (f'pseudo-labels collapsing onto {worst!r}: '
+                    f'{share:.1%} of the accepted pixels vs {freq:.1%} of '
+                    f'the labelled ones (the other classes: {1 - share:.1%}'
+                    f' vs {1 - freq:.1%}); {fig["accept_share"]:.1%} of '
+                    'unlabelled pixels accepted')
+        return None
+
+    def report(self, runner, model) -> None:
+        fig = self.figures(model)
+        if not fig:
+            return  # e.g. a supervised warm-up: no pseudo-labels yet
+        step = runner.iter + 1
+        fig_log = {f'health/{k}': v for k, v in fig.items()
+                   if not math.isnan(v)}
+        runner.visualizer.add_scalars(fig_log, step=step)
+        self.history.append(dict(fig, iter=step))
+        parts = []
+        if 'accept_share' in fig:
+            parts.append(f'accepted {fig["accept_share"]:.1%}')
+            shares = ', '.join(
+                f'{n} {fig[f"class_share/{n}"]:.0%}' +
+                (f' ({fig[f"labelled_freq/{n}"]:.0%})'
+                 if f'labelled_freq/{n}' in fig else '')
+                for n in self.classes)
+            parts.append(f'pseudo-classes (labelled): {shares}')
+        if 'pl_acc' in fig:
+            parts.append(f'probe accuracy {fig["pl_acc"]:.1%}, on accepted '
+                         f'{fig["pl_acc_accepted"]:.1%}, wrong-pixel F1 '
+                         f'{fig["wrong_f1"]:.2f}')
+        print_log(f'PseudoLabelHealthHook: iteration {step}: ' +
+                  '; '.join(parts), logger='current')
+        why = self.collapse(fig)
+        self.alarm = self.alarm + 1 if why else 0
+        if why and self.alarm % self.patience == 0:
+            msg = (f'PseudoLabelHealthHook: iteration {step}: {why}, for '
+                   f'{self.alarm} intervals of {self.interval} iterations'
+                   + (f'; probe pseudo-label accuracy {fig["pl_acc"]:.1%}'
+                      if 'pl_acc' in fig else ''))
+            if self.stop:
+                print_log(msg + '; stopping (stop=True)', logger='current',
+                          level=logging.ERROR)
+                raise PseudoLabelCollapseError(msg)
+            print_log(msg + '. The student is learning from collapsed '
+                      'pseudo-labels: try a class-aware pseudo_label_filter '
+                      '(ClassAdaptiveThreshold, ClassBalancedFilter) or a '
+                      'longer supervised warm-up; stop=True stops the run.',
+                      logger='current', level=logging.WARNING)
+
+    def after_train(self, runner) -> None:
+        model = self._model(runner)
+        model.pl_stats_request = False
+        model.pl_stats = None

@@ -1,0 +1,230 @@
+"""The pseudo-label health hook: its figures on crafted batches, the
+collapse warning and stop option, its probe checks, and a training run."""
+import json
+import logging
+import math
+import os.path as osp
+import shutil
+
+import cv2
+import pytest
+import torch
+
+from helpers import REPO, cfg_path, load_cfg, semi_overrides, train
+from semiseg_mm.datasets import DatasetError
+from semiseg_mm.engine.hooks import (PseudoLabelCollapseError,
+                                     PseudoLabelHealthHook, probe_figures)
+
+FIXMATCH = cfg_path('fixmatch/dilatedconvnet_synthetic_1-16.py')
+
+
+def test_probe_figures_by_hand():
+    # 8 pixels, 2 classes; gt 255 on the last one (not counted)
+    labels = torch.tensor([0, 0, 0, 1, 1, 1, 0, 1])
+    gt = torch.tensor([0, 1, 0, 1, 0, 1, 1, 255])
+    accept = torch.tensor([1, 0, 1, 1, 1, 0, 0, 1], dtype=torch.bool)
+    fig = probe_figures(labels, accept, gt, 2)
+    # wrong: pixels 1, 4, 6 (3 of 7) -> accuracy 4/7
+    assert fig['pl_acc'] == pytest.approx(4 / 7)
+    # accepted 0, 2, 3, 4: one wrong (4) -> 3/4
+    assert fig['pl_acc_accepted'] == pytest.approx(3 / 4)
+    # rejected 1, 5, 6: wrong among them 1 and 6 -> precision 2/3;
+    # wrong pixels found: 2 of 3 -> recall 2/3
+    assert fig['wrong_precision'] == pytest.approx(2 / 3)
+    assert fig['wrong_recall'] == pytest.approx(2 / 3)
+    assert fig['wrong_f1'] == pytest.approx(2 / 3)
+    # pseudo-class 0 (pixels 0, 1, 2, 6): rejected 1, 6, both wrong; wrong
+    # 1, 6 -> P = R = 1; class 1 (3, 4, 5): rejected 5 (right), wrong 4
+    assert fig['f1/0'] == pytest.approx(1.0)
+    assert fig['f1/1'] == 0.0
+    # soft weights reject fractionally
+    soft = probe_figures(labels, accept.float() * 0.5 + 0.25, gt, 2)
+    assert soft['wrong_precision'] == pytest.approx(
+        (0.25 * 1 + 0.75 * 2) / (0.25 * 4 + 0.75 * 3))
+
+
+def hook_with(classes=('bg', 'a', 'b'), **kw):
+    hook = PseudoLabelHealthHook(**kw)
+    hook.classes = list(classes)
+    hook.num_classes = len(classes)
+    return hook
+
+
+def figures(shares, freqs, accept=0.9):
+    fig = {'accept_share': accept}
+    for i, (s, f) in enumerate(zip(shares, freqs)):
+        name = ('bg', 'a', 'b')[i]
+        fig[f'class_share/{name}'] = s
+        fig[f'labelled_freq/{name}'] = f
+    return fig
+
+
+def test_collapse_rules():
+    hook = hook_with()
+    freqs = [0.7, 0.2, 0.1]
+    assert hook.collapse(figures([0.72, 0.18, 0.10], freqs)) is None
+    why = hook.collapse(figures([0.97, 0.02, 0.01], freqs))
+    # the others keep 3 % of the accepted pixels vs 30 % labelled: 0.1 <
+    # 0.25 of their share
+    assert "collapsing onto 'bg': 97.0% of the accepted pixels vs 70.0%" in \
+        why and 'the other classes: 3.0% vs 30.0%' in why
+    # a rare class taking over counts too
+    assert "onto 'b'" in hook.collapse(figures([0.1, 0.1, 0.8], freqs))
+    assert 'almost nothing accepted: 1.0%' in hook.collapse(
+        figures([0.7, 0.2, 0.1], freqs, accept=0.01))
+
+
+class FakeVisualizer:
+
+    def __init__(self):
+        self.scalars = []
+
+    def add_scalars(self, d, step):
+        self.scalars.append((step, d))
+
+
+class FakeModel:
+    pseudo_label_filter = None
+
+
+class Records(logging.Handler):
+    """Collects what print_log(logger='current') writes."""
+
+    def __init__(self):
+        super().__init__()
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(f'{record.levelname} - {record.getMessage()}')
+
+    def __enter__(self):
+        from mmengine.logging import MMLogger
+        self.logger = MMLogger.get_current_instance()
+        self.logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc):
+        self.logger.removeHandler(self)
+
+    def text(self):
+        out, self.lines = '\n'.join(self.lines), []
+        return out
+
+
+def test_warns_after_patience_and_stop_option():
+    # runner.iter is 0-based: report() at iter 9 is iteration 10
+    runner = type('R', (), {'iter': -1, 'visualizer': FakeVisualizer()})()
+    hook = hook_with(patience=2, interval=10)
+    counts = dict(pixels=torch.tensor(100.), predicted=torch.zeros(3),
+                  labelled=torch.tensor([70., 20., 10.]))
+
+    def interval(accepted):
+        hook._sums = dict(counts, accepted=torch.tensor(accepted))
+        runner.iter += 10
+        hook.report(runner, FakeModel())
+
+    with Records() as records:
+        interval([70., 19., 9.])  # healthy
+        interval([97., 1., 1.])  # collapsing: 1
+        assert 'collapsing' not in records.text()
+        interval([97., 1., 1.])  # 2 in a row: warn
+        out = records.text()
+    assert "WARNING - PseudoLabelHealthHook: iteration 30: pseudo-labels " \
+        "collapsing onto 'bg'" in out
+    assert 'for 2 intervals of 10 iterations' in out
+    step, logged = runner.visualizer.scalars[-1]
+    assert step == 30 and logged['health/class_share/bg'] == pytest.approx(
+        97 / 99)
+    stopper = hook_with(patience=1, stop=True)
+    stopper._sums = dict(counts, accepted=torch.tensor([99., 0., 0.]))
+    with pytest.raises(PseudoLabelCollapseError, match="onto 'bg'"):
+        stopper.report(runner, FakeModel())
+
+
+def health_cfg(root, work, iters=4, **hook):
+    opts = semi_overrides(root, work, iters, val=False)
+    opts['model.semi_train_cfg.rampup'] = None
+    opts['custom_hooks'] = [
+        dict(type='EMATeacherHook', momentum=0.99),
+        dict(type='PseudoLabelHealthHook', interval=2,
+             probe=dict(seg_map_path='ann_dir/train', num=16), **hook)
+    ]
+    return load_cfg(FIXMATCH, opts)
+
+
+def test_fixmatch_run_logs_health_figures(synthetic_root, tmp_path):
+    runner = train(health_cfg(synthetic_root, str(tmp_path)))
+    hook = next(h for h in runner.hooks
+                if isinstance(h, PseudoLabelHealthHook))
+    assert [h['iter'] for h in hook.history] == [2, 4]
+    last = hook.history[-1]
+    assert 0 <= last['accept_share'] <= 1 and 0 <= last['pl_acc'] <= 1
+    assert sum(last[f'labelled_freq/{c}'] for c in hook.classes) == \
+        pytest.approx(1)
+    # in the visualizer's scalars.json, where plot_health.py reads them
+    logs = [osp.join(r, f) for r, _, fs in __import__('os').walk(tmp_path)
+            for f in fs if f == 'scalars.json']
+    records = [json.loads(line) for line in open(logs[0])]
+    assert any('health/pl_acc' in r for r in records)
+
+
+def test_a_collapsing_teacher_warns_or_stops(synthetic_root, tmp_path):
+    """A teacher that labels every pixel background with full confidence:
+    the accepted pixels are all background, against ~78 % labelled."""
+    cfg = health_cfg(synthetic_root, str(tmp_path), iters=6, patience=2,
+                     stop=True)
+    from semiseg_mm.utils.launch import build_runner
+    from mmengine.registry import init_default_scope
+    init_default_scope('semiseg_mm')
+    cfg.visualizer.name = 'collapse_vis'
+    runner = build_runner(cfg)
+    head = runner.model.teacher.decode_head.conv_seg
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.copy_(torch.tensor([50., 0, 0, 0, 0, 0]))
+    # keep the teacher collapsed: no EMA updates
+    runner.model.teacher.decode_head.conv_seg.requires_grad_(False)
+    ema = next(h for h in runner._hooks if type(h).__name__ ==
+               'EMATeacherHook')
+    ema.before_train = lambda r: setattr(ema, '_pairs', ([], [], [], []))
+    with pytest.raises(PseudoLabelCollapseError,
+                       match=r"iteration 4: pseudo-labels collapsing onto "
+                       r"'background': 100.0% of the accepted pixels"):
+        runner.train()
+
+
+def test_probe_inputs_are_checked_before_training(synthetic_root, tmp_path):
+    root = tmp_path / 'data'
+    shutil.copytree(synthetic_root, root)
+    with open(root / 'splits/1-16_seed0/unlabeled.txt') as f:
+        unlabelled = [line.strip() for line in f]
+    mask = root / 'ann_dir/train' / f'{unlabelled[0]}.png'
+    cv2.imwrite(str(mask), cv2.imread(str(mask),
+                                      cv2.IMREAD_UNCHANGED)[:40, :40])
+    cfg = health_cfg(str(root), str(tmp_path / 'w1'))
+    cfg.custom_hooks[1].probe.num = 100  # every unlabelled image
+    with pytest.raises(DatasetError, match=rf'{unlabelled[0]}.png is 40x40'):
+        train(cfg)
+    # ids that are not unlabelled images (here: the labelled ones)
+    cfg = health_cfg(synthetic_root, str(tmp_path / 'w2'))
+    cfg.custom_hooks[1].probe.ann_file = 'splits/1-16_seed0/labeled.txt'
+    with pytest.raises(DatasetError, match=r'2 id\(s\) of probe.ann_file=.*'
+                       'are not unlabelled training images'):
+        train(cfg)
+    with pytest.raises(ValueError, match=r"unknown probe key\(s\) "
+                       r"\['seg_dir'\]"):
+        PseudoLabelHealthHook(probe=dict(seg_dir='ann_dir/train'))
+
+
+def test_plot_tool_draws_a_finished_run(synthetic_root, tmp_path):
+    import subprocess
+    import sys
+    train(health_cfg(synthetic_root, str(tmp_path)))
+    out = tmp_path / 'health.png'
+    r = subprocess.run([
+        sys.executable, osp.join(REPO, 'tools/plot_health.py'),
+        str(tmp_path), '--out', str(out)
+    ], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert out.is_file() and out.stat().st_size > 1000
+    assert math.isfinite(float(r.stdout.split('last pl_acc ')[1].split()[0]))
