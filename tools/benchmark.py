@@ -74,21 +74,22 @@ def fmt(v, spec='.3f', suffix=''):
 def table(results, baseline) -> str:
     lines = [
         '| config | model | s/iter | bare passes s | overhead | EMA share '
-        '| checks share | x sup time | peak MiB | x sup memory |',
-        '|---|---|---|---|---|---|---|---|---|---|'
+        '| checks share | health share | x sup time | peak MiB | '
+        'x sup memory |',
+        '|---|---|---|---|---|---|---|---|---|---|---|'
     ]
     for r in results:
         rel_t = r['iter_s'] / baseline['iter_s'] if baseline else None
         rel_m = (r['peak_mib'] / baseline['peak_mib']
                  if baseline and baseline['peak_mib'] > 0 else None)
         share = None if r['ema_share'] is None else 100 * r['ema_share']
-        checks = r.get('checks_share')
-        checks = None if checks is None else 100 * checks
+        checks, health = (None if r.get(k) is None else 100 * r[k]
+                          for k in ('checks_share', 'health_share'))
         lines.append(
             f"| `{osp.relpath(r['config'], REPO)}` | {r['model']} | "
             f"{r['iter_s']:.3f} | {fmt(r['reference_s'])} | "
             f"{fmt(r['overhead'], '.2f', 'x')} | {fmt(share, '.2f', ' %')} | "
-            f"{fmt(checks, '.2f', ' %')} | "
+            f"{fmt(checks, '.2f', ' %')} | {fmt(health, '.2f', ' %')} | "
             f"{fmt(rel_t, '.2f', 'x')} | {r['peak_mib']:.0f} | "
             f"{fmt(rel_m, '.2f', 'x')} |")
     return '\n'.join(lines)

@@ -16,7 +16,10 @@ timed too (``checks_s``, ``checks_share`` of the iteration): the config's
 ``FiniteLossHook`` runs inside ``method`` as in training (its checks after
 each step's forward pass and after the iteration are timed on their own),
 plus the dataset's per-sample mask checks for one batch's labelled
-samples (done in the data loader, outside ``method``).
+samples (done in the data loader, outside ``method``). So is the config's
+``PseudoLabelHealthHook`` (``health_s``, ``health_share``): its
+per-iteration pseudo-label counts and accumulation, plus one report (with
+its probe forward passes) divided by the report interval.
 
 Peak memory is the growth of the process's peak resident set (CPU) or
 ``max_memory_allocated`` (CUDA) over the state after building the model and
@@ -166,6 +169,64 @@ class _TimedGuard:
         return spent
 
 
+class _TimedHealth:
+    """The config's ``PseudoLabelHealthHook`` on a stand-in runner, its work
+    timed: the per-iteration pseudo-label counts (inside ``train_step``),
+    their accumulation, and its report (probe forward passes), amortised
+    over the report interval."""
+
+    def __init__(self, cfg: Config, model, loader, sync: Callable) -> None:
+        spec = next((h for h in cfg.get('custom_hooks', [])
+                     if h.get('type') == 'PseudoLabelHealthHook'), None)
+        self.hook = HOOKS.build(dict(spec)) if spec else None
+        self.sync = sync
+        self.seconds = 0.0
+        self.reports: List[float] = []
+        if self.hook is None:
+            return
+        visualizer = type('V', (), {'add_scalars': lambda *a, **k: None})()
+        self.runner = type('R', (), {
+            'model': model, 'iter': 0, 'train_dataloader': loader,
+            'visualizer': visualizer})()
+        self.hook.before_train(self.runner)
+        self.model = unwrap(model)
+        record = self.model.record_pseudo_label_stats
+
+        def timed_record(*args, **kwargs):
+            self.sync()
+            t0 = time.perf_counter()
+            record(*args, **kwargs)
+            self.sync()
+            self.seconds += time.perf_counter() - t0
+
+        self.model.record_pseudo_label_stats = timed_record
+
+    def after_iter(self) -> float:
+        """Accumulate this iteration's counts; returns its seconds (the
+        amortised report added by :meth:`amortised_report`)."""
+        if self.hook is not None:
+            t0 = time.perf_counter()
+            self.runner.iter = 1  # never a report iteration
+            self.hook.after_train_iter(self.runner, 0)
+            self.sync()
+            self.seconds += time.perf_counter() - t0
+        spent, self.seconds = self.seconds, 0.0
+        return spent
+
+    def amortised_report(self, times: int = 3) -> float:
+        """Median seconds of one report (with the probe), over the report
+        interval."""
+        if self.hook is None:
+            return 0.0
+        for _ in range(times):
+            self.sync()
+            t0 = time.perf_counter()
+            self.hook.report(self.runner, self.model)
+            self.sync()
+            self.reports.append(time.perf_counter() - t0)
+        return statistics.median(self.reports) / self.hook.interval
+
+
 def _sample_check_s(loader, samples: int) -> float:
     """Seconds of the datasets' per-sample mask checks for ``samples``
     labelled samples (pipelines run untimed)."""
@@ -218,6 +279,7 @@ def measure(config: str,
             torch.cuda.synchronize()
 
     guard = _TimedGuard(cfg, model, optim, sync)
+    health = _TimedHealth(cfg, model, loader, sync)
     name = type(unwrap(model)).__name__
     ref_fn = REFERENCES.get(name)
     # method and reference alternate batch by batch, so a change in the
@@ -226,12 +288,14 @@ def measure(config: str,
     ema_t: List[float] = []
     ref_t: List[float] = []
     guard_t: List[float] = []
+    health_t: List[float] = []
     for i, batch in enumerate(batches):
         sync()
         t0 = time.perf_counter()
         model.train_step(batch, optim)
         sync()
         guard_s = guard.after_iter()
+        health_s = health.after_iter()
         t1b = time.perf_counter()
         if hook is not None:
             hook.update(hook.momentum)
@@ -241,6 +305,7 @@ def measure(config: str,
             method_t.append(t1b - t0)
             ema_t.append(t2 - t1b)
             guard_t.append(guard_s)
+            health_t.append(health_s)
         if ref_fn is not None:
             optim.zero_grad()
             sync()
@@ -260,6 +325,8 @@ def measure(config: str,
     ratio = cfg.train_dataloader.get('sampler', {}).get('source_ratio')
     labelled = ratio[0] if ratio else cfg.train_dataloader.batch_size
     checks = med(guard_t) + _sample_check_s(loader, labelled)
+    health_s = (med(health_t) + health.amortised_report()
+                if health.hook is not None else None)
     result = dict(
         config=config,
         model=name,
@@ -271,6 +338,8 @@ def measure(config: str,
         reference_s=med(ref_t) if ref_t else None,
         checks_s=checks,
         checks_share=checks / method,
+        health_s=health_s,
+        health_share=health_s / method if health_s is not None else None,
         peak_mib=max(peak, 0) / 2**20)
     result['overhead'] = (method / result['reference_s']
                           if result['reference_s'] else None)

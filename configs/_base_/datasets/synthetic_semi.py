@@ -49,5 +49,5 @@ train_dataloader = dict(
 # of held-back images (probe.ann_file lists their ids).
 health_hook = dict(
     type='PseudoLabelHealthHook',
-    interval=50,
+    interval=100,
     probe=dict(seg_map_path='ann_dir/train', num=64))

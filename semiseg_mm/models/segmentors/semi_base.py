@@ -293,18 +293,24 @@ class SemiBaseSegmentor(BaseSegmentor):
         if not self.pl_stats_request:
             return
         c = self.num_classes
-        lab = labels[valid]
-        weight = accept[valid].to(torch.float)
+        pixels = valid.sum()
+        if int(pixels) == valid.numel():  # no padding: skip the indexing
+            lab, weight = labels.flatten(), accept.flatten()
+        else:
+            lab, weight = labels[valid], accept[valid]
         stats = dict(
-            pixels=valid.sum().to(torch.float),
+            pixels=pixels.to(torch.float),
             predicted=torch.bincount(lab, minlength=c).to(torch.float),
-            accepted=torch.bincount(lab, weights=weight, minlength=c))
+            accepted=torch.bincount(
+                lab, weights=weight.to(torch.float), minlength=c))
         if labelled is None and labelled_samples:
             labelled = self._labelled_masks(labelled_samples, labels.device)
         if labelled is not None:
-            gt = labelled[(labelled >= 0) & (labelled < c)]
-            stats['labelled'] = torch.bincount(gt, minlength=c).to(
-                torch.float)
+            # masks hold [0, c) and the ignore index (checked when loaded):
+            # count everything, keep the classes
+            stats['labelled'] = torch.bincount(
+                labelled.flatten().clamp(min=0), minlength=c)[:c].to(
+                    torch.float)
         self.pl_stats = stats
 
     @torch.no_grad()
