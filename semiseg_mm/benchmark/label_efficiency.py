@@ -539,6 +539,21 @@ register_entry(
         metric='teacher/mIoU',
         split_keys=SEMI_SPLIT_KEYS,
         cost=2.2))
+# FixMatch with each pseudo-label filter (named rows: the filter screen)
+for _key, _name in (('classadaptive', 'class-adaptive thresholds'),
+                    ('classbalanced', 'class-balanced caps'),
+                    ('entropyrank', 'entropy rank'),
+                    ('softweight', 'soft confidence weights')):
+    register_entry(
+        Entry(
+            key=f'fixmatch_{_key}',
+            name=f'FixMatch + {_name}, 1/16',
+            config=f'fixmatch/dilatedconvnet-{_key}_synthetic_1-16.py',
+            metric='teacher/mIoU',
+            split_keys=SEMI_SPLIT_KEYS,
+            cost=2.2,
+            default=False))
+
 register_entry(
     Entry(
         key='gct',
