@@ -30,9 +30,10 @@ def test_tutorial_runs_as_written(synthetic_root, tmp_path):
         files, commands = parse(f.read())
     assert set(files) == {
         'my_project/__init__.py', 'my_project/my_method.py',
-        'my_project/my_config.py'
+        'my_project/my_config.py', 'my_project/my_filter.py',
+        'my_project/my_filter_config.py'
     }
-    assert len(commands) == 2
+    assert len(commands) == 3
     # a "repository root": the page's files, tools/, and the synthetic data
     root = tmp_path / 'repo'
     for rel, body in files.items():
@@ -54,3 +55,6 @@ def test_tutorial_runs_as_written(synthetic_root, tmp_path):
     assert 'decode.loss_bce_boundary' in outputs[0]
     assert 'loss_flip_consistency' in outputs[0]
     assert re.search(r'mIoU: \d+\.\d+', outputs[1]), outputs[1][-2000:]
+    # the user-written filter trains in FixMatch, and the health hook reports
+    assert 'unsup.accept_ratio' in outputs[2], outputs[2][-2000:]
+    assert 'PseudoLabelHealthHook: probe of 30 unlabelled image(s)' in outputs[2]
