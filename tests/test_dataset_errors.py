@@ -247,7 +247,9 @@ def test_check_dataset_tool_lists_every_problem(synthetic_root, tmp_path,
     ], capture_output=True, text=True)
     assert r.returncode == 1, r.stdout + r.stderr
     assert 'train_dataloader.dataset SyntheticShapesDataset' in r.stdout
-    assert 'FAILED' in r.stdout and 'same files as above' in r.stdout
+    assert 'FAILED' in r.stdout
+    assert "test_dataloader.dataset SyntheticShapesDataset('img_dir/test')" \
+        in r.stdout
     assert '00010.png: truncated PNG' in r.stderr
     assert "00003.png is 50x64" in r.stderr
     assert 'val/00001.png: [9]' in r.stderr
