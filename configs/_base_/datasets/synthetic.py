@@ -43,14 +43,12 @@ val_dataloader = dict(
         data_root=data_root,
         data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'),
         pipeline=test_pipeline))
+# the val loader on the test split
 test_dataloader = dict(
-    batch_size=16,
-    num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    val_dataloader,
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(img_path='img_dir/test', seg_map_path='ann_dir/test'),
-        pipeline=test_pipeline))
+        val_dataloader['dataset'],
+        data_prefix=dict(
+            img_path='img_dir/test', seg_map_path='ann_dir/test')))
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
