@@ -264,3 +264,26 @@ def test_fixmatch_synthetic_config_trains_with_each_filter(
         filter_cfg['type']
     ratio = runner.message_hub.get_scalar('train/unsup.accept_ratio')
     assert 0.0 <= ratio.current() <= 1.0
+
+
+def test_stateful_filter_resumes_exactly(synthetic_root, tmp_path):
+    """FixMatch with ClassAdaptiveThreshold: weights, EMA teacher and the
+    filter's running statistics after N + resume-to-2N == 2N straight."""
+    n = 2
+
+    def cfg(work, iters):
+        opts = semi_overrides(synthetic_root, work, iters, val=False)
+        opts['model.pseudo_label_filter'] = dict(
+            _delete_=True, type='ClassAdaptiveThreshold', threshold=0.6)
+        opts['model.semi_train_cfg.rampup'] = None
+        opts['default_hooks.checkpoint.interval'] = n
+        return load_cfg(cfg_path('fixmatch/dilatedconvnet_synthetic_1-16.py'),
+                        opts)
+
+    ref = train(cfg(str(tmp_path / 'full'), 2 * n)).model.state_dict()
+    half = str(tmp_path / 'half')
+    train(cfg(half, n))
+    got = train(cfg(half, 2 * n), resume=True).model.state_dict()
+    assert int(ref['pseudo_label_filter.updates']) == 2 * n
+    for k in ref:
+        assert torch.equal(got[k], ref[k]), k
