@@ -287,3 +287,50 @@ def test_stateful_filter_resumes_exactly(synthetic_root, tmp_path):
     assert int(ref['pseudo_label_filter.updates']) == 2 * n
     for k in ref:
         assert torch.equal(got[k], ref[k]), k
+
+
+FILTER_DUMP = '''
+import os.path as osp
+
+import torch
+import torch.distributed as dist
+from mmengine.hooks import Hook
+
+from semiseg_mm.engine.hooks import unwrap
+from semiseg_mm.registry import HOOKS
+
+
+@HOOKS.register_module()
+class DumpRankFilter(Hook):
+
+    def after_train(self, runner):
+        state = unwrap(runner.model).pseudo_label_filter.state_dict()
+        torch.save(state, osp.join(runner.work_dir,
+                                   f'filter_rank{dist.get_rank()}.pth'))
+'''
+
+
+def test_filter_statistics_agree_across_ranks(synthetic_root, tmp_path):
+    """Two gloo processes see different unlabelled batches; the running
+    statistics are averaged over ranks, so both apply the same
+    thresholds."""
+    from test_gct import dist_train
+    work = tmp_path / 'dist'
+    opts = semi_overrides(synthetic_root, str(work), 3, val=False)
+    opts['model.pseudo_label_filter'] = dict(
+        _delete_=True, type='ClassAdaptiveThreshold', threshold=0.2)
+    opts['model.semi_train_cfg.rampup'] = None
+    cfg = load_cfg(cfg_path('fixmatch/dilatedconvnet_synthetic_1-16.py'),
+                   opts)
+    cfg.custom_imports = dict(imports=['filter_rank_dump'],
+                              allow_failed_imports=False)
+    cfg.custom_hooks = [dict(type='EMATeacherHook', momentum=0.99),
+                        dict(type='DumpRankFilter')]
+    (tmp_path / 'filter_rank_dump.py').write_text(FILTER_DUMP)
+    cfg_file = str(tmp_path / 'cfg.py')
+    cfg.dump(cfg_file)
+    dist_train(cfg_file, tmp_path)
+    r0 = torch.load(work / 'filter_rank0.pth')
+    r1 = torch.load(work / 'filter_rank1.pth')
+    assert int(r0['updates']) == 3 and r0['running'].sum() > 0
+    assert torch.equal(r0['running'], r1['running'])
