@@ -353,7 +353,7 @@ def test_ema_guidance_needs_strong_view_and_ema_branches_need_it():
     assert 'ema2' in model.predict_branches
 
 
-def test_ramp_up_weights_dc_and_fc_and_warmup_skips_them():
+def test_ramp_up_weights_dc_only_and_warmup_skips_both():
     model = build(rampup=dict(kind='linear', rampup_iters=10,
                               start_iters=5))
     model.flaw_detector = FakeDetector(region_maps())
@@ -367,8 +367,17 @@ def test_ramp_up_weights_dc_and_fc_and_warmup_skips_them():
         assert {'sup.model1.decode.loss_ce',
                 'sup.model2.decode.loss_ce'} <= set(losses)
         hub.update_info('iter', 10)  # half-way: weight 0.5
-        losses = model.loss(inputs, samples)
-        assert losses['unsup.weight'].item() == pytest.approx(0.5)
+        half = model.loss(inputs, samples)
+        assert half['unsup.weight'].item() == pytest.approx(0.5)
+        hub.update_info('iter', 15)  # ramped up: weight 1
+        full = model.loss(inputs, samples)
+        # PixelSSL ramps DC only; FC has its full weight from the start
+        for k in ('unsup.loss_dc1', 'unsup.loss_dc2'):
+            assert full[k].item() > 0
+            assert half[k].item() == pytest.approx(0.5 * full[k].item())
+        for k in ('unsup.loss_fc1', 'unsup.loss_fc2'):
+            assert full[k].item() > 0
+            assert half[k].item() == pytest.approx(full[k].item())
     finally:
         hub.update_info('iter', 0)
 
@@ -378,6 +387,10 @@ def test_flaw_correction_reaches_task_model_not_detector():
     # xi = 0: every pixel where both normalised maps are > 0 gets FC (no
     # map is cleared: clear_threshold 0)
     model = build(xi=0.0, lambda_dc=0.0, clear_threshold=0.0)
+    # a detector with a spatial output at 64 px (SMALL_FD ends at 1x1: its
+    # flaw map is constant, normalised to zeros, and gives no FC)
+    model.flaw_detector = MODELS.build(
+        dict(SMALL_FD, in_channels=6, strides=(2, 2, 1, 1, 1, 1, 1)))
     model.train()
     inputs, samples = preprocessed(model)
     losses = model.loss(inputs, samples)

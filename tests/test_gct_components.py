@@ -81,6 +81,19 @@ def test_flaw_detector_registered_and_shapes():
     with torch.no_grad():
         assert fd(torch.randn(1, 3, 64, 64),
                   torch.rand(1, 4, 64, 64)).shape == (1, 1, 64, 64)
+        # the classifier output is upsampled as PixelSSL does
+        # (align_corners=True): corners equal the coarse map's corners
+        image, probs = torch.randn(1, 3, 96, 96), torch.rand(1, 4, 96, 96)
+        x = torch.cat((image, probs), 1)
+        for conv, norm in zip(fd.convs, fd.norms):
+            x = fd.act(norm(conv(x)))
+        coarse = fd.classifier(x)
+        assert coarse.shape[-2:] == (2, 2)
+        out = fd(image, probs)
+        assert torch.allclose(out, F.interpolate(
+            coarse, size=(96, 96), mode='bilinear', align_corners=True))
+        assert torch.allclose(out[0, 0, 0, 0], coarse[0, 0, 0, 0])
+        assert torch.allclose(out[0, 0, -1, -1], coarse[0, 0, -1, -1])
 
 
 def test_flaw_detector_rejects_bad_inputs():
@@ -128,26 +141,55 @@ def test_gaussian_sigma():
     assert gaussian_sigma(7) == pytest.approx(1.4)
 
 
+def folded_kernel1d(k):
+    """PixelSSL's kernel, independently: scipy's gaussian_filter of a
+    delta is a correlation of the delta, extended by symmetric reflection
+    (numpy's 'symmetric' = scipy's 'reflect'), with the normalised
+    Gaussian of radius int(4 sigma + 0.5)."""
+    import numpy as np
+    sigma = 0.3 * ((k - 1) * 0.5 - 1) + 0.8
+    r = int(4 * sigma + 0.5)
+    w = np.exp(-np.arange(-r, r + 1)**2 / (2 * sigma**2))
+    w /= w.sum()
+    delta = np.zeros(k)
+    delta[k // 2] = 1
+    padded = np.pad(delta, r, mode='symmetric')
+    return torch.tensor([float(w @ padded[p:p + 2 * r + 1])
+                         for p in range(k)], dtype=torch.float64)
+
+
+def test_kernel_folds_its_tails_back_as_pixelssl():
+    # k = 3 by hand: sigma 0.8, radius int(3.7) = 3; Gaussian weights
+    # e^(-j^2 / 1.28) = 1, 0.457833, 0.043937, 0.000884 (j = 0..3), sum
+    # 2.005307. Reflect (d c b a | a b c d) folds j = -2 and +1 onto the
+    # left tap, j = 0 and +-3 onto the centre, j = -1 and +2 onto the right
+    e = [math.exp(-j * j / 1.28) for j in range(4)]
+    total = e[0] + 2 * (e[1] + e[2] + e[3])
+    by_hand = [(e[2] + e[1]) / total, (e[0] + 2 * e[3]) / total,
+               (e[1] + e[2]) / total]
+    k3 = gaussian_kernel1d(3, dtype=torch.float64)
+    assert k3.tolist() == pytest.approx(by_hand, abs=1e-12)
+    assert k3.tolist() == pytest.approx([0.250221, 0.499558, 0.250221],
+                                        abs=1e-6)
+    # the plainly truncated kernel it replaces: 0.2390 / 0.5220 / 0.2390
+    assert (e[1] / (e[0] + 2 * e[1])) == pytest.approx(0.238994, abs=1e-6)
+    for k in (5, 7, 21, 41):
+        assert torch.allclose(gaussian_kernel1d(k, dtype=torch.float64),
+                              folded_kernel1d(k), atol=1e-12)
+        assert gaussian_kernel1d(k).sum().item() == pytest.approx(1.0)
+
+
 def test_gaussian_blur_constant_and_delta():
     const = torch.full((2, 1, 9, 11), 0.37)
     assert torch.allclose(gaussian_blur(const, 7), const, atol=1e-6)
 
-    # delta in the middle of a large map -> normalised Gaussian bump
+    # delta in the middle of a large map -> the kernel itself, separable
     x = torch.zeros(1, 1, 41, 41, dtype=torch.float64)
     x[0, 0, 20, 20] = 1.
     y = gaussian_blur(x, 7)
     assert y.sum().item() == pytest.approx(1.0, abs=1e-12)
-    # by hand: sigma = 0.3 * (3 - 1) + 0.8 = 1.4,
-    # 1-D weights exp(-t^2 / (2 * 1.96)) for t = -3..3
-    w = [math.exp(-t * t / (2 * 1.4**2)) for t in range(-3, 4)]
-    centre = 1.0 / sum(w)
-    assert centre == pytest.approx(0.288026, abs=1e-6)
-    assert y[0, 0, 20, 20].item() == pytest.approx(centre * centre)
-    # one step right: centre weight x neighbour weight
-    assert y[0, 0, 20, 21].item() == pytest.approx(centre * w[4] / sum(w))
-    assert torch.allclose(
-        gaussian_kernel1d(7, dtype=torch.float64),
-        torch.tensor(w, dtype=torch.float64) / sum(w))
+    k = folded_kernel1d(7)
+    assert torch.allclose(y[0, 0, 17:24, 17:24], torch.outer(k, k))
     # bump is symmetric and nothing leaks beyond the kernel radius
     assert torch.allclose(y, y.flip(-1)) and torch.allclose(y, y.flip(-2))
     assert y[0, 0, 16].abs().max() == 0 and y[0, 0, :, 24].abs().max() == 0
@@ -187,11 +229,8 @@ def _reference_target(probs, gt, crop):
     d = 0.5 * (onehot - probs).abs().sum(dim=1, keepdim=True)
 
     def blur(x, k):
-        sigma = 0.3 * ((k - 1) * 0.5 - 1) + 0.8
-        t = torch.arange(k, dtype=torch.float64) - k // 2
-        g = torch.exp(-t**2 / (2 * sigma**2))
-        kernel = torch.outer(g, g)
-        kernel = (kernel / kernel.sum()).to(x.dtype)
+        g = folded_kernel1d(k)
+        kernel = torch.outer(g, g).to(x.dtype)
         x = nn.ReflectionPad2d(k // 2)(x)
         return F.conv2d(x, kernel.view(1, 1, k, k))
 
@@ -261,13 +300,21 @@ def test_dynamic_consistency_masks():
     flaw1 = torch.tensor([[[[0.5, 0.2, 0.3], [0.7, 0.9, 0.55]]]])
     flaw2 = torch.tensor([[[[0.3, 0.4, 0.3], [0.8, 0.2, 0.6]]]])
     # (0,0) f1 > f2: model 1 learns; (0,1) f1 < f2: model 2 learns;
-    # (0,2) tie: neither; (1,0) both >= xi -> 1 vs 1: neither;
+    # (0,2) tie: neither; (1,0) both > xi -> 1 vs 1: neither;
     # (1,1) 0.9 -> 1 vs 0.2: model 1; (1,2) 0.55 vs 0.6 -> 1: model 2
     mask1, mask2 = dynamic_consistency_masks(flaw1, flaw2, xi)
     assert mask1.dtype == torch.float32 and mask1.shape == (1, 1, 2, 3)
     assert torch.equal(mask1, torch.tensor([[[[1., 0., 0.], [0., 1., 0.]]]]))
     assert torch.equal(mask2, torch.tensor([[[[0., 1., 0.], [0., 0., 1.]]]]))
     assert (mask1 * mask2).sum() == 0
+    # exactly at xi is not hopeless (PixelSSL: bad when > xi): 0.6 vs 0.9
+    # (-> 1): model 2 is the more flawed and learns from model 1; with
+    # '>= xi' both would count as 1, a tie with no DC
+    at_xi = torch.tensor([[[[0.6]]]])
+    worse = torch.tensor([[[[0.9]]]])
+    m1, m2 = dynamic_consistency_masks(at_xi, worse, xi)
+    assert (m1.item(), m2.item()) == (0.0, 1.0)
+    assert flaw_correction_mask(at_xi, worse, xi).item() == 0.0
 
 
 def test_flaw_correction_mask():

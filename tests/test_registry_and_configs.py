@@ -66,7 +66,16 @@ def test_every_config_parses_and_builds_its_model(path):
 
 def test_deeplabv2_voc_is_r101_with_aspp_sum():
     cfg = semiseg_mm.get_config('supervised/deeplabv2_voc_1-16.py')
-    assert cfg.model.pretrained == 'open-mmlab://resnet101_v1c'
+    # PixelSSL's DeepLabv2: output stride 16 with multi-grid, COCO weights
+    backbone = cfg.model.backbone
+    assert cfg.model.pretrained is None
+    assert backbone.type == 'ResNet' and backbone.depth == 101
+    assert backbone.strides == (1, 2, 2, 1)
+    assert backbone.dilations == (1, 1, 1, 2)
+    assert backbone.multi_grid == (2, 4, 8)
+    assert backbone.init_cfg.checkpoint.endswith('resnet101COCO-41f33a49.pth')
+    assert backbone.init_cfg.prefix == 'Scale.'
+    assert cfg.model.decode_head.align_corners is True
     assert cfg.model.backbone.norm_cfg.type == 'SyncBN'
     assert cfg.train_dataloader.dataset.ann_file == \
         'splits/1-16_seed0/labeled.txt'
@@ -141,7 +150,9 @@ def test_voc_split_configs_change_split_and_schedule_together(
     base = semiseg_mm.get_config(f'{method}/{model}_voc_1-16.py')
     for split, n_unlab in VOC_SPLITS.items():
         cfg = semiseg_mm.get_config(f'{method}/{model}_voc_{split}.py')
-        per_epoch = -(-n_unlab // 8)  # 2 + 2 images x 4 GPUs per iteration
+        # 2 + 2 images x 4 GPUs per iteration; PixelSSL (GCT) counts an
+        # epoch as floor(N_u / 8), the UniMatch-style configs as ceil
+        per_epoch = n_unlab // 8 if method == 'gct' else -(-n_unlab // 8)
         max_iters = epochs[split] * per_epoch
         ds = cfg.train_dataloader.dataset
         assert ds.labeled.ann_file == f'splits/{split}_seed0/labeled.txt'

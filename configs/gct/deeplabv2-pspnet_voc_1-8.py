@@ -6,8 +6,10 @@
 # and 21 classes (written out here: a config cannot have two model bases).
 # Schedule, optimisers, crop and GCT hyperparameters as
 # deeplabv2_voc_1-8.py: task SGD 1e-3 (heads x10, PSPNet's auxiliary head
-# too), wd 5e-4, poly 0.9; flaw detector Adam 1e-4 (0.9, 0.99), poly 0.9;
-# 2 + 2 images per GPU on 4 GPUs, crop 321; 20 epochs = 23160 iterations.
+# too), wd 5e-4, poly 0.9; flaw detector Adam 4e-4 (0.9, 0.99), poly 0.9;
+# 2 + 2 images per GPU on 4 GPUs, crop 321; 20 epochs = 23140 iterations.
+# Model 1 has PixelSSL's DeepLabv2 (output stride 16, COCO weights); model 2
+# mmseg's PSPNet on ImageNet ResNetV1c weights.
 # Train: tools/dist_train.sh configs/gct/deeplabv2-pspnet_voc_1-8.py 4
 _base_ = ['./deeplabv2_voc_1-8.py']
 pspnet_norm_cfg = dict(type='SyncBN', requires_grad=True)

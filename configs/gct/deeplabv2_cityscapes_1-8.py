@@ -1,26 +1,28 @@
 # GCT (Guided Collaborative Training, Ke et al. ECCV 2020), Cityscapes, 1/8:
 # 372 labelled, 2,603 unlabelled, 19 classes.
 # Provenance: METHODS.md "GCT" = PixelSSL for the method, the two DeepLabv2
-# R101 task models, the optimisers (task SGD 2.5e-4 per GPU x 4 GPUs = 1e-3,
-# head x10, momentum 0.9, wd 5e-4, poly 0.9; flaw detector Adam 1e-4,
-# betas (0.9, 0.99), poly 0.9), 2 + 2 images per GPU on 4 GPUs and the GCT
+# R101 task models (PixelSSL's DeepLabv2: output stride 16, COCO-pretrained
+# weights), the optimisers (task SGD 2.5e-4 per GPU x 4 GPUs = 1e-3, head
+# x10, momentum 0.9, wd 5e-4, poly 0.9; flaw detector Adam 1e-4 per GPU x 4
+# GPUs = 4e-4, betas (0.9, 0.99), poly 0.9), 2 + 2 images per GPU on 4 GPUs and the GCT
 # hyperparameters (xi 0.6, lambda_dc 100, lambda_fc 1, detector weight 10,
-# sigmoid ramp-up over 3 epochs of the unlabelled set = 3 x 326 = 978
+# sigmoid ramp-up over 3 epochs of the unlabelled set = 3 x 325 = 975
 # iterations). METHODS/PixelSSL give no Cityscapes recipe; our choices:
 # PixelSSL's square crops at its larger size, 513x513 (blur kernels
 # 65 / 129 / 33 as METHODS lists), from images randomly rescaled (0.5-2.0 of
-# 2048x1024), and 240 epochs x ceil(2,603 / 8) = 78240 iterations like this
-# repository's other Cityscapes 1/8 semi-supervised configs.
+# 2048x1024), and 240 epochs like this repository's other Cityscapes 1/8
+# semi-supervised configs, of PixelSSL's epoch floor(2,603 / 8) = 325: 78000
+# iterations.
 # Train: tools/dist_train.sh configs/gct/deeplabv2_cityscapes_1-8.py 4
 _base_ = [
-    '../_base_/models/deeplabv2_r101.py',
+    '../_base_/models/deeplabv2_r101_pixelssl.py',
     '../_base_/datasets/semi_splits/cityscapes_1-8.py',
     '../_base_/datasets/gct_views.py', '../_base_/schedules/sgd_poly.py',
     '../_base_/default_runtime.py'
 ]
 crop_size = (513, 513)
-max_iters = 78240
-rampup_iters = 978
+max_iters = 78000
+rampup_iters = 975
 segmentor = _base_.model
 segmentor.data_preprocessor.size = crop_size
 segmentor.decode_head.num_classes = 19
@@ -75,7 +77,7 @@ optim_wrapper = dict(
     fd=dict(
         type='OptimWrapper',
         modules='flaw_detector',
-        optimizer=dict(type='Adam', lr=1e-4, betas=(0.9, 0.99))))
+        optimizer=dict(type='Adam', lr=1e-4 * 4, betas=(0.9, 0.99))))
 param_scheduler = dict(
     _delete_=True,
     task=[

@@ -2,17 +2,22 @@
 # blended 1-16: 662 of the 10,582 images labelled, 9,920 unlabelled.
 # Provenance: METHODS.md "GCT" = PixelSSL (ZHKKKe/PixelSSL,
 # task/sseg/script/deeplabv2_pascalvoc_1-8_sslgct.py): two DeepLabv2 R101
-# task models (ASPP-sum, SyncBN, separately initialised heads) + the flaw
+# task models (ASPP-sum, SyncBN, separately initialised heads; PixelSSL's
+# DeepLabv2: ResNet-101 at output stride 16 from the COCO-pretrained DeepLab
+# weights, configs/_base_/models/deeplabv2_r101_pixelssl.py) + the flaw
 # detector; task models SGD lr 2.5e-4 per GPU x 4 GPUs = 1e-3 (head x10),
-# momentum 0.9, wd 5e-4, poly 0.9 per iteration; flaw detector Adam 1e-4,
-# betas (0.9, 0.99), poly 0.9; 2 labelled + 2 unlabelled images per GPU on
+# momentum 0.9, wd 5e-4, poly 0.9 per iteration; flaw detector Adam 1e-4 per
+# GPU x 4 GPUs = 4e-4 (PixelSSL scales fd_lr by the GPU count too), betas
+# (0.9, 0.99), poly 0.9; 2 labelled + 2 unlabelled images per GPU on
 # 4 GPUs; crop 321x321, random scale 0.5-2.0, flip; xi 0.6, lambda_dc 100,
 # lambda_fc 1, flaw-detector weight 10; sigmoid ramp-up over 3 epochs of the
 # unlabelled set (3 x 1240 = 3720 iterations); 20 epochs x
-# ceil(9,920 / 8) = 24800 iterations.
+# floor(9,920 / 8) = 24800 iterations (PixelSSL's epoch: floor(N_u / 8)).
+# Where this config is not PixelSSL, on purpose: configs/gct/README.md,
+# "Differences from the official code".
 # Train: tools/dist_train.sh configs/gct/deeplabv2_voc_1-16.py 4
 _base_ = [
-    '../_base_/models/deeplabv2_r101.py',
+    '../_base_/models/deeplabv2_r101_pixelssl.py',
     '../_base_/datasets/semi_splits/voc_aug_1-16.py',
     '../_base_/datasets/gct_views.py', '../_base_/schedules/sgd_poly.py',
     '../_base_/default_runtime.py'
@@ -64,7 +69,7 @@ optim_wrapper = dict(
     fd=dict(
         type='OptimWrapper',
         modules='flaw_detector',
-        optimizer=dict(type='Adam', lr=1e-4, betas=(0.9, 0.99))))
+        optimizer=dict(type='Adam', lr=1e-4 * 4, betas=(0.9, 0.99))))
 param_scheduler = dict(
     _delete_=True,
     task=[

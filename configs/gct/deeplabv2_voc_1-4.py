@@ -2,7 +2,7 @@
 # 7,936 unlabelled. Everything as in the 1/16 config (PixelSSL's settings, see
 # there) except the split and the schedule: sigmoid ramp-up over 3 epochs of
 # the unlabelled set (3 x 992 = 2976 iterations); 30 epochs x
-# ceil(7,936 / 8) = 29760 iterations.
+# floor(7,936 / 8) = 29760 iterations.
 # Train: tools/dist_train.sh configs/gct/deeplabv2_voc_1-4.py 4
 _base_ = ['./deeplabv2_voc_1-16.py']
 max_iters = 29760

@@ -1,12 +1,12 @@
 # GCT, PASCAL VOC aug, blended 1/8: 1,323 of the 10,582 images labelled,
 # 9,259 unlabelled. Everything as in the 1/16 config (PixelSSL's settings, see
 # there) except the split and the schedule: sigmoid ramp-up over 3 epochs of
-# the unlabelled set (3 x 1158 = 3474 iterations); 20 epochs x
-# ceil(9,259 / 8) = 23160 iterations.
+# the unlabelled set (3 x 1157 = 3471 iterations); 20 epochs x
+# floor(9,259 / 8) = 23140 iterations.
 # Train: tools/dist_train.sh configs/gct/deeplabv2_voc_1-8.py 4
 _base_ = ['./deeplabv2_voc_1-16.py']
-max_iters = 23160
-rampup_iters = 3474
+max_iters = 23140
+rampup_iters = 3471
 train_dataloader = dict(
     dataset=dict(
         labeled=dict(ann_file='splits/1-8_seed0/labeled.txt'),

@@ -9,7 +9,7 @@
 #   flaw maps give it, weight 1 (FixMatch's unsupervised weight) instead of
 #   the MSE x 100.
 # The ramp-up reaches full weight at iteration 600, where FixMatch's
-# synthetic config does (the paper's 3 unlabelled epochs, 1689 iterations,
+# synthetic config does (the paper's 3 unlabelled epochs, 1686 iterations,
 # are kept in the plain config).
 # Result (docs/benchmarks.md): worse than supervised-only on this set,
 # model 1 50.90 / 56.85 on seeds 0 / 1 (supervised 1/16 55.37 / 57.52);

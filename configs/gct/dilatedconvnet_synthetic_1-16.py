@@ -6,7 +6,8 @@
 # which suits pretrained ResNets); the flaw detector PixelSSL's Adam 1e-4,
 # betas (0.9, 0.99), poly 0.9. GCT's hyperparameters are METHODS.md's
 # defaults; the sigmoid ramp-up lasts 3 epochs of the unlabelled set
-# (PixelSSL): 3 x ceil(4500 / 8) = 1689 iterations. Model 1 predicts.
+# (PixelSSL, whose epoch is floor(N_u / 8)): 3 x 562 = 1686 iterations.
+# Model 1 predicts.
 # Flaw detector scaled to 64 px images: with PixelSSL's strides its last
 # feature map is 1x1 at 64 px (one flaw value per image, upsampled: no
 # spatial flaw map), so two stride-2 convs become stride 1 (output 5x5;
@@ -39,7 +40,7 @@ model = dict(
         lambda_fc=1.0,
         fd_weight=10.0,
         clear_threshold=0.1,
-        rampup=dict(kind='sigmoid', rampup_iters=1689, start_iters=0)),
+        rampup=dict(kind='sigmoid', rampup_iters=1686, start_iters=0)),
     semi_test_cfg=dict(predict_on='model1'))
 train_dataloader = dict(
     dataset=dict(

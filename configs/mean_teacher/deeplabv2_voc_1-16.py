@@ -2,10 +2,12 @@
 # EMA teacher (m = 0.99, warm-up), softmax-MSE consistency weight 1.0 with a
 # sigmoid ramp-up over 3 epochs (PixelSSL), SGD lr 0.001 (head x10), wd 0.0005,
 # poly 0.9, 2 labelled + 2 unlabelled images per GPU on 4 GPUs, crop
-# 321x321; 20 epochs x ceil(9,920 / 8) (PixelSSL) = 24800 iterations.
+# 321x321; 20 epochs x floor(9,920 / 8) (PixelSSL) = 24800 iterations;
+# PixelSSL's DeepLabv2 (output stride 16, COCO-pretrained weights), as its
+# GCT config (gct/deeplabv2_voc_1-16.py) compares with.
 # Train: tools/dist_train.sh configs/mean_teacher/deeplabv2_voc_1-16.py 4
 _base_ = [
-    '../_base_/models/deeplabv2_r101.py',
+    '../_base_/models/deeplabv2_r101_pixelssl.py',
     '../_base_/datasets/semi_splits/voc_aug_1-16.py',
     '../_base_/schedules/semi_sgd_poly.py', '../_base_/default_runtime.py'
 ]

@@ -2,10 +2,12 @@
 # the "SupOnly" row of GCT/PixelSSL. Same optimiser and length as
 # gct/deeplabv2_voc_1-16.py: SGD lr 2.5e-4 per GPU x 4 GPUs, head x10,
 # momentum 0.9, wd 5e-4, poly 0.9, crop 321, batch 2 per GPU,
-# 20 epochs of the 9,920 unlabelled images = 24,800 iterations.
+# 20 epochs of the 9,920 unlabelled images = 24,800 iterations; PixelSSL's
+# DeepLabv2 (output stride 16, COCO-pretrained weights), as the GCT config.
 # Train: tools/dist_train.sh configs/supervised/deeplabv2_voc_1-16.py 4
 _base_ = [
-    '../_base_/models/deeplabv2_r101.py', '../_base_/datasets/voc_aug.py',
+    '../_base_/models/deeplabv2_r101_pixelssl.py',
+    '../_base_/datasets/voc_aug.py',
     '../_base_/schedules/sgd_poly.py', '../_base_/default_runtime.py'
 ]
 num_gpus = 4

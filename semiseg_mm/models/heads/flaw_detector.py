@@ -55,8 +55,8 @@ class FlawDetector(BaseModule):
     ``3 + 3`` for an image-regression task). Each entry of ``channels`` is
     a 4x4 convolution (padding 1, stride from ``strides``) followed by
     :class:`IBNorm` and LeakyReLU(0.2); a final 4x4 stride-2 convolution
-    maps to one channel, which is bilinearly upsampled
-    (``align_corners=False``) to the input size. There is no output
+    maps to one channel, which is bilinearly upsampled to the input size
+    (``align_corners=True``, as PixelSSL's ``F.interpolate``). There is no output
     activation: the output regresses the flaw target in [0, 1] with MSE.
 
     All convolutions have biases, as in PixelSSL: with the default
@@ -75,6 +75,8 @@ class FlawDetector(BaseModule):
         strides: strides of those layers (same length as ``channels``).
         negative_slope: slope of the LeakyReLU.
         min_input_size: smallest accepted input height/width.
+        align_corners: of the output's bilinear upsampling (PixelSSL:
+            True).
         init_cfg: mmengine initialisation config; ``None`` keeps PyTorch's
             default initialisation, as the official code does.
     """
@@ -86,8 +88,10 @@ class FlawDetector(BaseModule):
                  strides: Sequence[int] = (2, 2, 1, 2, 1, 2, 1),
                  negative_slope: float = 0.2,
                  min_input_size: int = 64,
+                 align_corners: bool = True,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        self.align_corners = align_corners
         if len(channels) != len(strides) or not channels:
             raise ValueError(
                 'channels and strides must be non-empty and of equal '
@@ -175,4 +179,5 @@ class FlawDetector(BaseModule):
             x = self.act(norm(conv(x)))
         x = self.classifier(x)
         return F.interpolate(
-            x, size=(height, width), mode='bilinear', align_corners=False)
+            x, size=(height, width), mode='bilinear',
+            align_corners=self.align_corners)

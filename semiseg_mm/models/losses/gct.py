@@ -42,22 +42,44 @@ def gaussian_sigma(kernel_size: int) -> float:
     return 0.3 * ((kernel_size - 1) / 2 - 1) + 0.8
 
 
+def _reflect_index(i: int, n: int) -> int:
+    """``scipy.ndimage``'s ``'reflect'`` boundary (d c b a | a b c d |
+    d c b a) for index ``i`` of a length-``n`` signal."""
+    i %= 2 * n
+    return i if i < n else 2 * n - 1 - i
+
+
 def gaussian_kernel1d(kernel_size: int,
                       dtype: torch.dtype = torch.float32,
                       device: Optional[torch.device] = None) -> Tensor:
-    """Normalised 1-D Gaussian of odd length ``kernel_size``.
+    """PixelSSL's 1-D blur kernel of odd length ``kernel_size``.
 
-    Weights ``exp(-x^2 / (2 sigma^2))`` for ``x = -k//2 .. k//2`` with
-    ``sigma = gaussian_sigma(kernel_size)``, divided by their sum.
+    PixelSSL (``GaussianBlurLayer``) makes its kernel by blurring a centred
+    delta in a ``k x k`` grid with ``scipy.ndimage.gaussian_filter`` (sigma
+    :func:`gaussian_sigma`, default ``mode='reflect'``, ``truncate=4``).
+    That filter is separable, so the 2-D kernel is the outer product of
+    this 1-D one: the Gaussian ``exp(-x^2 / (2 sigma^2))`` over ``|x| <=
+    int(4 sigma + 0.5)``, normalised, with the part that falls outside the
+    ``k`` taps reflected back onto them (for k = 3: [0.2502, 0.4996,
+    0.2502] instead of the plainly truncated [0.2390, 0.5220, 0.2390]).
+    It sums to 1, so a constant map stays constant. Computed here without
+    scipy.
     """
     if kernel_size < 1 or kernel_size % 2 == 0:
         raise ValueError(
             f'kernel_size must be a positive odd int, got {kernel_size}')
     sigma = gaussian_sigma(kernel_size)
-    half = kernel_size // 2
-    x = torch.arange(-half, half + 1, dtype=torch.float64)
-    kernel = torch.exp(-x**2 / (2 * sigma**2))
-    kernel = kernel / kernel.sum()
+    radius = int(4.0 * sigma + 0.5)
+    x = torch.arange(-radius, radius + 1, dtype=torch.float64)
+    weights = torch.exp(-x**2 / (2 * sigma**2))
+    weights = weights / weights.sum()
+    centre = kernel_size // 2
+    # scipy correlates: out[p] = sum_j w[j] * delta[reflect(p + j)]
+    kernel = torch.zeros(kernel_size, dtype=torch.float64)
+    for p in range(kernel_size):
+        for j, w in zip(range(-radius, radius + 1), weights):
+            if _reflect_index(p + j, kernel_size) == centre:
+                kernel[p] += w
     return kernel.to(dtype=dtype, device=device)
 
 
@@ -65,9 +87,9 @@ def gaussian_blur(x: Tensor, kernel_size: int) -> Tensor:
     """Gaussian blur of each channel of ``x`` (N, C, H, W) (GCT maps: C=1).
 
     The input is reflection-padded by ``kernel_size // 2`` on every side
-    and convolved ('valid') with the separable Gaussian of
-    :func:`gaussian_kernel1d`, so the output has the input's size and a
-    constant map stays constant. Reflection padding needs
+    and convolved ('valid') with the separable kernel of
+    :func:`gaussian_kernel1d`, as PixelSSL's ``ReflectionPad2d`` + conv,
+    so the output has the input's size and a constant map stays constant. Reflection padding needs
     ``kernel_size // 2 < min(H, W)``; a ``ValueError`` is raised otherwise.
     """
     if x.dim() != 4:
@@ -232,7 +254,8 @@ def process_flaw_map(flaw: Tensor,
 
 
 def _hopeless_as_one(flaw: Tensor, xi: float) -> Tensor:
-    return torch.where(flaw >= xi, torch.ones_like(flaw), flaw)
+    # PixelSSL's DCGTGenerator: a value counts as bad when > xi
+    return torch.where(flaw > xi, torch.ones_like(flaw), flaw)
 
 
 def dynamic_consistency_masks(flaw1: Tensor,
@@ -240,7 +263,8 @@ def dynamic_consistency_masks(flaw1: Tensor,
                               xi: float = 0.6) -> Tuple[Tensor, Tensor]:
     """Where each task model learns from the other (DC, METHODS.md).
 
-    Flaw values ``>= xi`` count as 1 (hopeless). Model 1 is pulled towards
+    Flaw values ``> xi`` count as 1 (hopeless; PixelSSL ``DCGTGenerator``,
+    a value exactly at xi is not). Model 1 is pulled towards
     model 2 where its thresholded flaw is strictly larger than model 2's,
     and vice versa; ties (including both hopeless) keep each model's own
     prediction, i.e. both masks are 0 there.

@@ -11,12 +11,12 @@ prediction is wrong (METHODS.md, section "GCT"; PixelSSL
     2. flaw maps F(x, p_k), processed (blur, clear, normalise) into the
        guidance maps;
     3. dynamic consistency: where T_k's flaw is larger than the other's
-       (flaws >= xi count as 1), T_k is pulled towards the other's
+       (flaws > xi count as 1), T_k is pulled towards the other's
        (detached) prediction;
     4. flaw correction: where both flaws exceed xi, F(x, p_k) is pushed to
        0, the gradient flowing through the frozen F into T_k;
-    loss = sup + rampup * (lambda_dc * sum_k L_dc^k + lambda_fc * sum_k
-    L_fc^k);
+    loss = sup + rampup * lambda_dc * sum_k L_dc^k + lambda_fc * sum_k
+    L_fc^k (the ramp-up weighs DC only, as PixelSSL's code does);
 (b) flaw-detector step (optimiser ``fd``, task models untouched): F learns
     to regress C(.), the blurred, dilated and normalised error of each
     task model's prediction on the labelled images, from the predictions
@@ -144,8 +144,10 @@ class GCT(SemiBaseSegmentor):
             - ``xi`` (0.6): DC/FC flaw threshold;
             - ``lambda_dc`` (100), ``lambda_fc`` (1): DC and FC weights;
             - ``rampup``: ``dict(kind='sigmoid', rampup_iters=...,
-              start_iters=...)`` applied to both (PixelSSL: 3 epochs of
-              the unlabelled set); None = constant 1;
+              start_iters=...)`` applied to DC (PixelSSL: 3 epochs of
+              the unlabelled set); None = constant 1. FC is not ramped
+              (PixelSSL); during a ``start_iters`` warm-up (weight 0) the
+              task models learn from labels only;
             - ``fd_weight`` (10): flaw-detector loss weight;
             - ``clear_threshold`` (0.1): a processed flaw map whose blurred
               maximum is <= this becomes all zero;
@@ -615,7 +617,8 @@ class GCT(SemiBaseSegmentor):
             maps[0], maps[1], self.xi))
         # 4. flaw correction where both models are flawed
         fc = flaw_correction_mask(maps[0], maps[1], self.xi) * valid
-        wdc, wfc = weight * self.lambda_dc, weight * self.lambda_fc
+        # PixelSSL ramps DC only; FC has its full weight from the start
+        wdc, wfc = weight * self.lambda_dc, self.lambda_fc
         for k, dc in enumerate((dc1, dc2)):
             losses[f'unsup.loss_dc{k + 1}'] = wdc * self.dc_loss_of(
                 logits[k], preds[k], targets[k], dc, valid)
