@@ -1,4 +1,4 @@
-"""Unit tests of GCT's building blocks (METHODS.md, section "GCT")."""
+"""Unit tests of GCT's building blocks (Ke et al., ECCV 2020; PixelSSL)."""
 import math
 
 import pytest

@@ -1,7 +1,7 @@
 # GCT with two different task models (Ke et al. ECCV 2020 allow T1 and T2 to
 # differ in architecture): model1 DeepLabv2 R101, model2 PSPNet R101, PASCAL
 # VOC aug, blended 1/8 (1,323 labelled, 9,259 unlabelled).
-# Provenance: METHODS.md "GCT" / PixelSSL for everything but model2, whose
+# Provenance: the GCT paper / PixelSSL for everything but model2, whose
 # definition is mmseg's configs/_base_/models/pspnet_r50-d8.py with depth 101
 # and 21 classes (written out here: a config cannot have two model bases).
 # Schedule, optimisers, crop and GCT hyperparameters as

@@ -1,18 +1,18 @@
 # GCT (Guided Collaborative Training, Ke et al. ECCV 2020), Cityscapes, 1/8:
 # 372 labelled, 2,603 unlabelled, 19 classes.
-# Provenance: METHODS.md "GCT" = PixelSSL for the method, the two DeepLabv2
-# R101 task models (PixelSSL's DeepLabv2: output stride 16, COCO-pretrained
-# weights), the optimisers (task SGD 2.5e-4 per GPU x 4 GPUs = 1e-3, head
-# x10, momentum 0.9, wd 5e-4, poly 0.9; flaw detector Adam 1e-4 per GPU x 4
-# GPUs = 4e-4, betas (0.9, 0.99), poly 0.9), 2 + 2 images per GPU on 4 GPUs and the GCT
-# hyperparameters (xi 0.6, lambda_dc 100, lambda_fc 1, detector weight 10,
-# sigmoid ramp-up over 3 epochs of the unlabelled set = 3 x 325 = 975
-# iterations). METHODS/PixelSSL give no Cityscapes recipe; our choices:
-# PixelSSL's square crops at its larger size, 513x513 (blur kernels
-# 65 / 129 / 33 as METHODS lists), from images randomly rescaled (0.5-2.0 of
-# 2048x1024), and 240 epochs like this repository's other Cityscapes 1/8
-# semi-supervised configs, of PixelSSL's epoch floor(2,603 / 8) = 325: 78000
-# iterations.
+# Provenance: the GCT paper and PixelSSL (ZHKKKe/PixelSSL) for the method,
+# the two DeepLabv2 R101 task models (PixelSSL's DeepLabv2: output stride
+# 16, COCO-pretrained weights), the optimisers (task SGD 2.5e-4 per GPU x 4
+# GPUs = 1e-3, head x10, momentum 0.9, wd 5e-4, poly 0.9; flaw detector Adam
+# 1e-4 per GPU x 4 GPUs = 4e-4, betas (0.9, 0.99), poly 0.9), 2 + 2 images
+# per GPU on 4 GPUs and the GCT hyperparameters (xi 0.6, lambda_dc 100,
+# lambda_fc 1, detector weight 10, sigmoid ramp-up over 3 epochs of the
+# unlabelled set = 3 x 325 = 975 iterations). The paper and PixelSSL give
+# no Cityscapes recipe; our choices: PixelSSL's square crops at its larger
+# size, 513x513 (blur kernels 65 / 129 / 33 by PixelSSL's crop / 8, 4, 16
+# rule), from images randomly rescaled (0.5-2.0 of 2048x1024), and 240
+# epochs like this repository's other Cityscapes 1/8 semi-supervised
+# configs, of PixelSSL's epoch floor(2,603 / 8) = 325: 78000 iterations.
 # Train: tools/dist_train.sh configs/gct/deeplabv2_cityscapes_1-8.py 4
 _base_ = [
     '../_base_/models/deeplabv2_r101_pixelssl.py',

@@ -1,6 +1,6 @@
 # GCT (Guided Collaborative Training, Ke et al. ECCV 2020), PASCAL VOC aug,
 # blended 1-16: 662 of the 10,582 images labelled, 9,920 unlabelled.
-# Provenance: METHODS.md "GCT" = PixelSSL (ZHKKKe/PixelSSL,
+# Provenance: the GCT paper and PixelSSL (ZHKKKe/PixelSSL,
 # task/sseg/script/deeplabv2_pascalvoc_1-8_sslgct.py): two DeepLabv2 R101
 # task models (ASPP-sum, SyncBN, separately initialised heads; PixelSSL's
 # DeepLabv2: ResNet-101 at output stride 16 from the COCO-pretrained DeepLab

@@ -4,7 +4,7 @@
 # schedule as supervised/dilatedconvnet_synthetic_1-16.py. The task models
 # use the CPU benchmark's AdamW 2e-3 + poly (instead of PixelSSL's SGD,
 # which suits pretrained ResNets); the flaw detector PixelSSL's Adam 1e-4,
-# betas (0.9, 0.99), poly 0.9. GCT's hyperparameters are METHODS.md's
+# betas (0.9, 0.99), poly 0.9. GCT's hyperparameters are the paper's
 # defaults; the sigmoid ramp-up lasts 3 epochs of the unlabelled set
 # (PixelSSL, whose epoch is floor(N_u / 8)): 3 x 562 = 1686 iterations.
 # Model 1 predicts.

@@ -1,9 +1,9 @@
 """GCT's flaw detector (Ke et al., ECCV 2020; PixelSSL ``ssl_gct.py``).
 
 The flaw detector F looks at an image and a task model's prediction and
-regresses, per pixel, how wrong the prediction is (the flaw map). See
-METHODS.md, section "GCT", for the architecture and the targets
-(``semiseg_mm.models.losses.gct``).
+regresses, per pixel, how wrong the prediction is (the flaw map). The
+architecture is PixelSSL's ``FlawDetector``; the targets are in
+``semiseg_mm.models.losses.gct``.
 """
 from typing import List, Optional, Sequence, Union
 
@@ -48,7 +48,7 @@ class IBNorm(nn.Module):
 
 @MODELS.register_module()
 class FlawDetector(BaseModule):
-    """Flaw detector F of GCT (METHODS.md "GCT"; PixelSSL ``FlawDetector``).
+    """Flaw detector F of GCT (Ke et al., ECCV 2020; PixelSSL's).
 
     Input: ``concat(image, probs)`` with ``in_channels`` channels (the
     caller computes it, e.g. ``num_classes + 3`` for RGB segmentation, or
@@ -56,12 +56,13 @@ class FlawDetector(BaseModule):
     a 4x4 convolution (padding 1, stride from ``strides``) followed by
     :class:`IBNorm` and LeakyReLU(0.2); a final 4x4 stride-2 convolution
     maps to one channel, which is bilinearly upsampled to the input size
-    (``align_corners=True``, as PixelSSL's ``F.interpolate``). There is no output
-    activation: the output regresses the flaw target in [0, 1] with MSE.
+    (``align_corners=True``, as PixelSSL's ``F.interpolate``). There is no
+    output activation: the output regresses the flaw target in [0, 1] with
+    MSE.
 
     All convolutions have biases, as in PixelSSL: with the default
     ``channels``/``strides`` the parameter count is then exactly
-    ``8,269,441 + 1,024 * in_channels`` (METHODS.md); without biases it
+    ``8,269,441 + 1,024 * in_channels``, PixelSSL's; without biases it
     would not match.
 
     The default network needs inputs of at least 64 px per side (at 32 px

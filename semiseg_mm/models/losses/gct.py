@@ -1,7 +1,7 @@
 """Building blocks of GCT's losses (Ke et al., ECCV 2020).
 
-Follows METHODS.md, section "GCT", which records the paper and the
-official PixelSSL code (``pixelssl/ssl_algorithm/ssl_gct.py``):
+Follows the paper and the official PixelSSL code
+(``pixelssl/ssl_algorithm/ssl_gct.py``):
 
 * :func:`flaw_target` is the flaw-detector ground truth C(.)
   (PixelSSL ``FDGTGenerator``), :func:`flaw_detector_loss` its MSE;
@@ -25,7 +25,7 @@ from torch import Tensor
 def odd_kernel_size(crop_size: int, divisor: int) -> int:
     """``int(crop_size / divisor)``, plus 1 if that is even.
 
-    E.g. crop 321 -> 41 / 81 / 21 for divisors 8 / 4 / 16 (METHODS.md).
+    E.g. crop 321 -> 41 / 81 / 21 for divisors 8 / 4 / 16 (PixelSSL).
     """
     if crop_size <= 0 or divisor <= 0:
         raise ValueError('crop_size and divisor must be positive, got '
@@ -89,8 +89,9 @@ def gaussian_blur(x: Tensor, kernel_size: int) -> Tensor:
     The input is reflection-padded by ``kernel_size // 2`` on every side
     and convolved ('valid') with the separable kernel of
     :func:`gaussian_kernel1d`, as PixelSSL's ``ReflectionPad2d`` + conv,
-    so the output has the input's size and a constant map stays constant. Reflection padding needs
-    ``kernel_size // 2 < min(H, W)``; a ``ValueError`` is raised otherwise.
+    so the output has the input's size and a constant map stays constant.
+    Reflection padding needs ``kernel_size // 2 < min(H, W)``; a
+    ``ValueError`` is raised otherwise.
     """
     if x.dim() != 4:
         raise ValueError(f'expected (N, C, H, W), got {tuple(x.shape)}')
@@ -182,7 +183,7 @@ def flaw_target(probs: Tensor,
                 blur_divisor: int = 8,
                 reblur_divisor: int = 4,
                 num_dilations: int = 1) -> Tensor:
-    """Flaw-detector ground truth C(.) (METHODS.md; PixelSSL
+    """Flaw-detector ground truth C(.) (the paper; PixelSSL
     ``FDGTGenerator``).
 
     ``d`` from :func:`flaw_distance`; Gaussian blur with kernel
@@ -236,7 +237,8 @@ def process_flaw_map(flaw: Tensor,
     Quirk of the official code, not reproduced: it zeroes a cleared map
     and then still normalises it with the pre-zeroing min/max, so a
     "cleared" map becomes the negative constant ``-min / (max - min)``.
-    This implements the intended all-zero map (METHODS.md).
+    This implements the intended all-zero map (the GCT README's
+    "Differences from the official code", row 1).
 
     Call it under ``torch.no_grad()`` (PixelSSL works on ``flawmap.data``).
 
@@ -261,7 +263,7 @@ def _hopeless_as_one(flaw: Tensor, xi: float) -> Tensor:
 def dynamic_consistency_masks(flaw1: Tensor,
                               flaw2: Tensor,
                               xi: float = 0.6) -> Tuple[Tensor, Tensor]:
-    """Where each task model learns from the other (DC, METHODS.md).
+    """Where each task model learns from the other (DC, the paper).
 
     Flaw values ``> xi`` count as 1 (hopeless; PixelSSL ``DCGTGenerator``,
     a value exactly at xi is not). Model 1 is pulled towards
@@ -288,7 +290,7 @@ def dynamic_consistency_masks(flaw1: Tensor,
 def flaw_correction_mask(flaw1: Tensor,
                          flaw2: Tensor,
                          xi: float = 0.6) -> Tensor:
-    """Pixels where both processed flaw maps are ``> xi`` (FC, METHODS.md).
+    """Pixels where both processed flaw maps are ``> xi`` (FC, the paper).
 
     Returns:
         float (N, 1, H, W) mask, shared by both task models.

@@ -2,7 +2,7 @@
 
 Two task models T1, T2 learn from each other under the guidance of a flaw
 detector F that looks at an image and a prediction and regresses where the
-prediction is wrong (METHODS.md, section "GCT"; PixelSSL
+prediction is wrong (the paper; PixelSSL
 ``pixelssl/ssl_algorithm/ssl_gct.py``). One training iteration:
 
 (a) task step (optimiser ``task``, F frozen)
@@ -56,7 +56,7 @@ from ..utils import cutmix_batch, full_res_logits, joint_forward, valid_mask
 from .semi_base import SampleList, SemiBaseSegmentor
 
 TASK_TYPES = ('segmentation', 'regression')
-#: ``semi_train_cfg`` keys and their defaults (METHODS.md / PixelSSL);
+#: ``semi_train_cfg`` keys and their defaults (the paper / PixelSSL);
 #: ``crop_size`` has none and must be given
 DEFAULTS = dict(
     xi=0.6,
@@ -136,7 +136,8 @@ class GCT(SemiBaseSegmentor):
         flaw_detector: flaw detector config (default
             ``dict(type='FlawDetector')``); ``in_channels`` defaults to
             ``3 + outputs of the task models``.
-        semi_train_cfg: hyperparameters (defaults from METHODS.md):
+        semi_train_cfg: hyperparameters (defaults from the paper and
+            PixelSSL's VOC script):
 
             - ``crop_size`` (required): the training crop size that sets
               the blur kernels ``int(crop / d)`` made odd; an int or an
@@ -184,7 +185,7 @@ class GCT(SemiBaseSegmentor):
               maps then come from them, so each model learns from a slowly
               moving average of the other, as FixMatch's student does from
               its EMA teacher. They can also predict (``predict_on``).
-        semi_test_cfg: ``predict_on``: ``'model1'`` (default; METHODS.md
+        semi_test_cfg: ``predict_on``: ``'model1'`` (default; the paper
             does not say which model PixelSSL reports), ``'model2'`` or
             ``'ensemble'`` (mean of the two models' predictions); with
             ``ema_guidance`` also ``'ema1'`` or ``'ema2'``.
