@@ -20,7 +20,7 @@ data: install
 	$(PY) tools/make_synthetic.py --out $(DATA)
 
 demo: data
-	$(PY) tools/label_efficiency.py --preset demo --data-root $(DATA)/synthetic
+	$(PY) tools/demo.py --data-root $(DATA)/synthetic
 
 test: install
 	$(PY) -m pytest -n $(TEST_WORKERS) tests

@@ -1,0 +1,147 @@
+"""``make demo``: label efficiency in minutes, with a picture.
+
+The demo trains three rows of the label-efficiency benchmark on one seed
+with a short schedule (:data:`DEMO`): supervised with 1/16 of the labels,
+supervised with all of them, and one semi-supervised method, chosen and
+sized so that the ranking of the full benchmark holds (all labels > the
+method > 1/16 of the labels) within the time budget on a 2-core CPU. The
+other methods are listed with their recorded full-benchmark figures, read
+from ``docs/benchmarks.md``, and marked as such. It ends by writing a
+picture of the method's pseudo-labels, accepted pixels and predictions next
+to the supervised model's on validation images, and the label-efficiency
+plot.
+"""
+import os.path as osp
+import re
+from dataclasses import dataclass
+from typing import List, Optional, Sequence
+
+from . import label_efficiency as le
+
+
+@dataclass
+class DemoPreset:
+    """What ``make demo`` trains, for how long, and on which set."""
+    rows: Sequence[str]  # entries trained now
+    method: str  # the semi-supervised row shown in the picture
+    max_iters: int
+    seed: int = 0
+    style: str = 'textured'
+
+
+#: the rows, method and schedule of ``make demo`` (docs/benchmarks.md,
+#: "make demo", records its ranking per seed and its time)
+DEMO = DemoPreset(rows=('sup_1-16', 'sup_full', 'fixmatch'), method='fixmatch',
+                  max_iters=1000)
+
+
+@dataclass
+class RecordedRow:
+    name: str
+    config: str
+    mean: str
+    gap: str
+
+
+def recorded_rows(doc: str, marker: str = 'label-efficiency-full',
+                  skip: Sequence[str] = ()) -> List[RecordedRow]:
+    """The rows of a recorded table in ``doc`` (between its ``marker``
+    comments), except those whose config is in ``skip``; [] when the file
+    or block is missing."""
+    if not osp.isfile(doc):
+        return []
+    with open(doc) as f:
+        text = f.read()
+    m = re.search(rf'<!-- {marker}:start -->(.*?)<!-- {marker}:end -->', text,
+                  re.S)
+    if m is None:
+        return []
+    rows = []
+    for line in m.group(1).splitlines():
+        cells = [c.strip() for c in line.strip().strip('|').split('|')]
+        if len(cells) < 5 or not cells[1].startswith('`'):
+            continue
+        config = cells[1].strip('`')
+        if config in skip:
+            continue
+        rows.append(RecordedRow(cells[0], config, cells[2], cells[4]))
+    return rows
+
+
+def recorded_table(rows: Sequence[RecordedRow]) -> str:
+    lines = [
+        '| method (recorded: 3 seeds, full schedule) | config | mIoU (mean ± '
+        'std) | gap closed |', '|---|---|---|---|'
+    ]
+    for r in rows:
+        lines.append(f'| {r.name} | `{r.config}` | {r.mean} | {r.gap} |')
+    return '\n'.join(lines)
+
+
+def _load(run_dir: str, device: str = 'cpu'):
+    """The model of a finished benchmark run (its dumped config and final
+    checkpoint), in eval mode, and its config."""
+    from mmengine.config import Config
+    from mmengine.runner import load_checkpoint
+
+    from semiseg_mm.registry import MODELS
+    cfg = Config.fromfile(osp.join(run_dir, 'config.py'))
+    model = MODELS.build(cfg.model)
+    with open(osp.join(run_dir, 'work', 'last_checkpoint')) as f:
+        load_checkpoint(model, f.read().strip(), map_location=device,
+                        logger='silent')
+    return model.to(device).eval(), cfg
+
+
+def demo_picture(sup_run: str, method_run: str, out: str,
+                 num_images: int = 4, label: str = 'method') -> str:
+    """A grid of ``num_images`` validation images, one row each: the image,
+    its mask, the supervised model's prediction, the method's pseudo-labels
+    (teacher argmax and confidence), the pixels its filter accepts, and its
+    prediction (titled ``label``). Returns ``out``."""
+    import cv2
+    import torch
+    from mmengine.dataset import pseudo_collate
+    from mmengine.registry import init_default_scope
+
+    from semiseg_mm.models.utils import full_res_logits
+    from semiseg_mm.registry import DATASETS
+    from semiseg_mm.visualization import preprocessor_mean_std, render_panels
+    init_default_scope('semiseg_mm')
+    sup, _ = _load(sup_run)
+    method, cfg = _load(method_run)
+    ds_cfg = cfg.val_dataloader.dataset.copy()
+    root = ds_cfg.get('data_root', '')
+    if root and not osp.isabs(root):  # runs name data/... in their folder
+        ds_cfg.data_root = osp.join(method_run, root)
+    dataset = DATASETS.build(ds_cfg)
+    batch = pseudo_collate([dataset[i] for i in range(num_images)])
+    with torch.no_grad():
+        data = method.data_preprocessor(batch, False)
+        x = data['inputs']
+        probs = method.teacher_probs(x, method.pseudo_source)
+        _, accept = method.probe_pseudo_labels(x)
+        panels = dict(
+            image=x,
+            ground_truth=torch.stack(
+                [s.gt_sem_seg.data[0] for s in data['data_samples']]),
+            supervised_logits=full_res_logits(sup, x),
+            teacher_probs=probs,
+            accepted=accept if accept.dtype == torch.bool else accept > 0.5,
+            **{f'{label}_logits': full_res_logits(method.predict_model(), x)})
+    mean, std = preprocessor_mean_std(method)
+    grid = render_panels(panels, dataset.metainfo['palette'], mean, std,
+                         num_images)
+    cv2.imwrite(out, cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
+    return out
+
+
+def ranking_holds(rows: Sequence[le.Row]) -> Optional[bool]:
+    """All labels > every trained method > 1/16 of the labels (None when a
+    bound is missing)."""
+    low = next((r.mean for r in rows if r.entry.role == 'sup_low'), None)
+    full = next((r.mean for r in rows if r.entry.role == 'sup_full'), None)
+    if low is None or full is None:
+        return None
+    methods = [r.mean for r in rows if r.entry.role == 'method']
+    return bool(methods) and all(low < m < full for m in methods)

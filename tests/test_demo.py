@@ -1,0 +1,68 @@
+"""make demo: its preset builds, its table reads the recorded benchmark, and
+the whole demo (table, picture, plot) runs on a tiny schedule. (Its timing
+and ranking belong to the benchmark: docs/benchmarks.md.)"""
+import os.path as osp
+import subprocess
+import sys
+
+from helpers import REPO
+from semiseg_mm.benchmark import demo
+from semiseg_mm.benchmark import label_efficiency as le
+from semiseg_mm.utils.config import config_root
+
+
+def test_demo_preset_rows_build_their_run_configs(tmp_path):
+    assert demo.DEMO.method in demo.DEMO.rows
+    roles = {le.ENTRIES[k].role for k in demo.DEMO.rows}
+    assert roles == {'sup_low', 'sup_full', 'method'}
+    for key in demo.DEMO.rows:
+        cfg = le.make_run_config(le.ENTRIES[key], demo.DEMO.seed,
+                                 config_root(), demo.DEMO.max_iters,
+                                 str(tmp_path))
+        assert cfg.train_cfg.max_iters == demo.DEMO.max_iters
+
+
+def test_recorded_rows_and_ranking(tmp_path):
+    doc = tmp_path / 'b.md'
+    doc.write_text(
+        'x\n<!-- label-efficiency-full:start -->\nheader\n\n'
+        '| method | config | test mIoU (mean ± std) | per seed | gap closed |'
+        ' val mIoU | min/run |\n|---|---|---|---|---|---|---|\n'
+        '| FixMatch, 1/16 | `fixmatch/a.py` | 64.40 ± 0.09 | 64.3 | 49 % | 1 |'
+        ' 2 |\n| GCT, 1/16 | `gct/b.py` | 56.67 ± 1.85 | 58.8 | 0 % | 1 | 2 |'
+        '\n<!-- label-efficiency-full:end -->\n')
+    rows = demo.recorded_rows(str(doc), skip=['fixmatch/a.py'])
+    assert [(r.name, r.config, r.mean, r.gap) for r in rows] == [
+        ('GCT, 1/16', 'gct/b.py', '56.67 ± 1.85', '0 %')]
+    assert demo.recorded_rows(str(tmp_path / 'missing.md')) == []
+    # the repository's own table parses
+    assert demo.recorded_rows(osp.join(REPO, 'docs', 'benchmarks.md'))
+    row = le.Row
+    low, full = le.ENTRIES['sup_1-16'], le.ENTRIES['sup_full']
+    fm = le.ENTRIES['fixmatch']
+    assert demo.ranking_holds([row(low, [50.], 1), row(full, [70.], 1),
+                               row(fm, [60.], 1)])
+    assert not demo.ranking_holds([row(low, [50.], 1), row(full, [70.], 1),
+                                   row(fm, [49.], 1)])
+    assert demo.ranking_holds([row(low, [50.], 1)]) is None
+
+
+def test_demo_runs_end_to_end_on_a_tiny_schedule(synthetic_root, tmp_path):
+    work = tmp_path / 'demo'
+    r = subprocess.run([
+        sys.executable, osp.join(REPO, 'tools/demo.py'), '--work-dir',
+        str(work), '--data-root', synthetic_root, '--max-iters', '2'
+    ], capture_output=True, text=True, cwd=str(tmp_path))
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = r.stdout
+    assert 'Trained now: synthetic textured set, seed 0, 2 iterations' in out
+    assert '| FixMatch, 1/16 |' in out and 'Ranking all labels > FixMatch' \
+        in out
+    assert 'Recorded in docs/benchmarks.md' in out
+    assert '| Mean Teacher, 1/16 |' in out  # recorded, not trained
+    picture = work / 'demo_predictions.png'
+    assert picture.is_file() and str(picture) in out
+    import cv2
+    grid = cv2.imread(str(picture))
+    assert grid.shape[0] > 4 * 128  # four validation images, one per row
+    assert (work / 'label_efficiency_demo.png').is_file()
