@@ -41,7 +41,8 @@ from mmengine.runner import Runner
 
 from semiseg_mm.datasets import SplitSegDatasetMixin
 from semiseg_mm.datasets.checks import leaf_datasets
-from semiseg_mm.engine.hooks import EMATeacherHook, FiniteLossHook, unwrap
+from semiseg_mm.engine.hooks import EMATeacherHook, FiniteLossHook
+from semiseg_mm.models.wrappers import unwrap
 from semiseg_mm.registry import HOOKS, MODELS
 
 #: ``reference(model, data)``: the method's network passes on ``data``

@@ -1,4 +1,5 @@
-"""Distributed wrappers for models trained with several optimisers."""
+"""Model wrappers: :func:`unwrap`, and distributed wrappers for models
+trained with several optimisers."""
 import functools
 from typing import Sequence
 
@@ -8,6 +9,13 @@ from mmengine.model import MMSeparateDistributedDataParallel, is_model_wrapper
 # get(), which ignores the default scope: a wrapper registered in our scope
 # only would not be found by its bare name
 from mmengine.registry import MODEL_WRAPPERS
+
+
+def unwrap(module: nn.Module) -> nn.Module:
+    """The module inside a (possibly nested) DDP-style wrapper."""
+    while is_model_wrapper(module):
+        module = module.module
+    return module
 
 
 def _strip_wrapper_keys(names: Sequence[str], module: nn.Module,

@@ -3,7 +3,7 @@ from typing import Optional
 
 from mmengine.hooks import Hook
 
-from semiseg_mm.engine.hooks import unwrap
+from semiseg_mm.models.wrappers import unwrap
 from semiseg_mm.registry import HOOKS
 from .semi_vis import render_panels
 

@@ -33,8 +33,8 @@ from mmengine.model import BaseTTAModel
 from mmengine.runner import BaseLoop
 from mmengine.runner.checkpoint import find_latest_checkpoint
 
+from semiseg_mm.models.wrappers import unwrap
 from semiseg_mm.registry import HOOKS
-from .ema_teacher_hook import unwrap
 
 Shapes = Dict[str, Tuple[int, ...]]
 

@@ -21,8 +21,8 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from semiseg_mm.datasets.base import DatasetError
 from semiseg_mm.datasets.checks import (dataset_infos, describe, full_scan,
                                         label_rule, leaf_datasets)
+from semiseg_mm.models.wrappers import unwrap
 from semiseg_mm.registry import HOOKS
-from .ema_teacher_hook import unwrap
 
 #: the runner's loops and the config keys of their dataloaders
 LOOPS = (('_train_loop', 'train_dataloader'), ('_val_loop', 'val_dataloader'),

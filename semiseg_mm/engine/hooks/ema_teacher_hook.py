@@ -16,18 +16,11 @@ from typing import List, Optional, Tuple
 import torch
 import torch.nn as nn
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
+from semiseg_mm.models.wrappers import unwrap  # noqa: F401 (re-exported)
 from semiseg_mm.registry import HOOKS
 
 BUFFER_MODES = ('ema', 'copy', 'skip')
-
-
-def unwrap(module: nn.Module) -> nn.Module:
-    """The module inside a (possibly nested) DDP-style wrapper."""
-    while is_model_wrapper(module):
-        module = module.module
-    return module
 
 
 def ema_momentum(step: int, momentum: float, warmup: bool = True) -> float:

@@ -39,8 +39,8 @@ import torch.distributed as dist
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
+from semiseg_mm.models.wrappers import unwrap
 from semiseg_mm.registry import HOOKS
-from .ema_teacher_hook import unwrap
 
 ACTIONS = ('stop', 'skip')
 Named = List[Tuple[str, torch.Tensor]]

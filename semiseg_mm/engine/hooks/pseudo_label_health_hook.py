@@ -40,8 +40,8 @@ from mmengine.logging import print_log
 
 from semiseg_mm.datasets.base import DatasetError
 from semiseg_mm.datasets.checks import full_scan, label_rule
+from semiseg_mm.models.wrappers import unwrap
 from semiseg_mm.registry import HOOKS
-from .ema_teacher_hook import unwrap
 
 PROBE_KEYS = ('seg_map_path', 'seg_map_suffix', 'ann_file', 'num', 'seed',
               'batch_size')

@@ -27,7 +27,7 @@ from typing import Dict, List, Optional, Union
 import torch.nn as nn
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
 
-from semiseg_mm.engine.hooks import unwrap
+from semiseg_mm.models.wrappers import unwrap
 from semiseg_mm.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
 

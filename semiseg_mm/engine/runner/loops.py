@@ -3,7 +3,7 @@ from typing import Optional, Sequence
 
 from mmengine.runner import ValLoop
 
-from semiseg_mm.engine.hooks import unwrap
+from semiseg_mm.models.wrappers import unwrap
 from semiseg_mm.registry import LOOPS
 
 

@@ -44,7 +44,6 @@ from mmengine.optim import OptimWrapperDict
 from mmseg.utils import add_prefix
 from torch import Tensor
 
-from semiseg_mm.engine.hooks import unwrap
 from semiseg_mm.registry import MODELS
 from ..losses.consistency import masked_cross_entropy
 from ..losses.gct import (dynamic_consistency_loss,
@@ -53,6 +52,7 @@ from ..losses.gct import (dynamic_consistency_loss,
                           flaw_distance, flaw_target_from_distance,
                           process_flaw_map)
 from ..utils import cutmix_batch, full_res_logits, joint_forward, valid_mask
+from ..wrappers import unwrap
 from .semi_base import SampleList, SemiBaseSegmentor
 
 TASK_TYPES = ('segmentation', 'regression')
