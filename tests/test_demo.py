@@ -15,11 +15,15 @@ def test_demo_preset_rows_build_their_run_configs(tmp_path):
     assert demo.DEMO.method in demo.DEMO.rows
     roles = {le.ENTRIES[k].role for k in demo.DEMO.rows}
     assert roles == {'sup_low', 'sup_full', 'method'}
+    from semiseg_mm.datasets.synthetic import SEG_STYLES
+    size = SEG_STYLES[demo.DEMO.style].style.size
     for key in demo.DEMO.rows:
-        cfg = le.make_run_config(le.ENTRIES[key], demo.DEMO.seed,
-                                 config_root(), demo.DEMO.max_iters,
-                                 str(tmp_path))
-        assert cfg.train_cfg.max_iters == demo.DEMO.max_iters
+        entry = le.ENTRIES[key]
+        cfg = le.make_run_config(entry, demo.DEMO.seed, config_root(),
+                                 demo.DEMO.max_iters, str(tmp_path),
+                                 input_size=(size, size))
+        assert cfg.train_cfg.max_iters == (
+            demo.DEMO.max_iters or le.config_iters(entry, config_root()))
 
 
 def test_recorded_rows_and_ranking(tmp_path):
@@ -55,7 +59,8 @@ def test_demo_runs_end_to_end_on_a_tiny_schedule(synthetic_root, tmp_path):
     ], capture_output=True, text=True, cwd=str(tmp_path))
     assert r.returncode == 0, r.stderr[-3000:]
     out = r.stdout
-    assert 'Trained now: synthetic textured set, seed 0, 2 iterations' in out
+    assert (f'Trained now: synthetic set {synthetic_root} (64 px), seed 0, '
+            '2 iterations per row') in out
     assert '| FixMatch, 1/16 |' in out and 'Ranking all labels > FixMatch' \
         in out
     assert 'Recorded in docs/benchmarks.md' in out

@@ -36,6 +36,49 @@ def test_cache_key_ignores_work_dir_only(tmp_path):
     assert len({le.config_digest(x) for x in (a, c, d)}) == 3
 
 
+def test_input_size_reaches_every_data_preprocessor(tmp_path):
+    """A set of another image size (the 32 px demo set) pads to its own
+    size: the semi-supervised wrapper's preprocessor and its segmentor's,
+    not only the top-level one; 64 px leaves the configs (and with them the
+    cached runs) as they are."""
+    from semiseg_mm.datasets.synthetic import SEG_STYLES
+    for key in ('sup_1-16', 'fixmatch', 'gct'):
+        entry = le.ENTRIES[key]
+        plain = le.make_run_config(entry, 0, config_root(), 30, str(tmp_path))
+        same = le.make_run_config(entry, 0, config_root(), 30, str(tmp_path),
+                                  input_size=(64, 64))
+        assert le.config_digest(plain) == le.config_digest(same)
+        small = le.make_run_config(entry, 0, config_root(), 30,
+                                   str(tmp_path), input_size=(32, 32))
+        sizes = []
+
+        def walk(node):
+            if isinstance(node, dict):
+                if 'DataPreProcessor' in str(node.get('type', '')) and \
+                        'size' in node:
+                    sizes.append(tuple(node['size']))
+                for v in node.values():
+                    walk(v)
+            elif isinstance(node, list):
+                for v in node:
+                    walk(v)
+
+        walk(small.model)
+        assert sizes and set(sizes) == {(32, 32)}, (key, sizes)
+    assert SEG_STYLES['demo'].style.size == 32
+    assert le.set_input_size({'type': 'X', 'size': 3}, (32, 32)) == 0
+    (tmp_path / 'x.py').write_text("model = dict(type='EncoderDecoder')\n")
+    with pytest.raises(KeyError, match='x.py: no data preprocessor'):
+        le.make_run_config(le.Entry('x', 'x', 'x.py'), 0, str(tmp_path), 1,
+                           str(tmp_path), input_size=(32, 32))
+
+
+def test_image_size_reads_the_generated_set(synthetic_root, tmp_path):
+    from semiseg_mm.datasets.synthetic import image_size
+    assert image_size(synthetic_root) == 64
+    assert image_size(str(tmp_path)) is None
+
+
 def test_finished_run_needs_the_same_config(tmp_path):
     import json
     entry = le.ENTRIES['fixmatch']
@@ -115,7 +158,7 @@ def test_cli_refuses_an_unknown_style(tmp_path):
         '--work-dir', str(tmp_path)
     ], capture_output=True, text=True)
     assert r.returncode != 0
-    assert "unknown --style 'glossy'; known: ['shapes', 'textured']" in \
+    assert "unknown --style 'glossy'; known: ['demo', 'shapes', 'textured']" in \
         r.stderr
 
 

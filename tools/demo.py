@@ -3,14 +3,15 @@
   python tools/demo.py [--work-dir work_dirs/demo] [--data-root DIR]
                        [--max-iters N] [--seed S]
 
-Trains, on one seed with a short schedule, supervised with 1/16 of the
-synthetic labels, supervised with all of them and FixMatch at 1/16 (two at a
-time); prints their test mIoU and gap closed, the other methods' recorded
-full-benchmark figures (read from docs/benchmarks.md, marked as recorded),
-and whether the ranking all labels > FixMatch > 1/16 holds; then writes a
-picture of FixMatch's pseudo-labels, accepted pixels and predictions next to
-the supervised model's on validation images, and the plot. A second run
-reuses the trained rows.
+Trains, on one seed, supervised with 1/16 of the synthetic labels,
+supervised with all of them and FixMatch at 1/16 (two at a time), with the
+benchmark's configs and schedule on the 32 px demo set (data/synthetic_demo,
+`make_synthetic.py --only demo`); prints their test mIoU and gap closed, the
+other methods' recorded full-benchmark figures (read from docs/benchmarks.md,
+marked as recorded), and whether the ranking all labels > FixMatch > 1/16
+holds; then writes a picture of FixMatch's pseudo-labels, accepted pixels
+and predictions next to the supervised model's on validation images, and the
+plot. A second run reuses the trained rows.
 """
 import argparse
 import os
@@ -27,7 +28,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--work-dir', default=osp.join('work_dirs', 'demo'))
     p.add_argument('--data-root', default=None,
-                   help='default: data/synthetic (make_synthetic.py)')
+                   help='default: data/synthetic_demo (make_synthetic.py '
+                   '--only demo)')
     p.add_argument('--max-iters', type=int, default=None,
                    help='default: the demo preset\'s schedule')
     p.add_argument('--seed', type=int, default=None)
@@ -41,25 +43,28 @@ def main(argv=None) -> int:
     import semiseg_mm  # noqa: F401
     from semiseg_mm.benchmark import demo
     from semiseg_mm.benchmark import label_efficiency as le
-    from semiseg_mm.datasets.synthetic import SEG_STYLES
+    from semiseg_mm.datasets.synthetic import SEG_STYLES, image_size
     from semiseg_mm.utils.config import config_root
     preset = demo.DEMO
     data_root = args.data_root or osp.join('data',
                                            SEG_STYLES[preset.style].folder)
-    if not osp.isdir(osp.join(data_root, 'img_dir', 'test')):
+    size = image_size(data_root)
+    if size is None or not osp.isdir(osp.join(data_root, 'img_dir', 'test')):
         sys.exit(f'no synthetic data in {data_root!r}: run `python '
-                 'tools/make_synthetic.py --out data` first')
+                 'tools/make_synthetic.py --out data --only demo` first')
     seed = preset.seed if args.seed is None else args.seed
     max_iters = args.max_iters or preset.max_iters
     entries = [le.ENTRIES[k] for k in preset.rows]
+    iters = max_iters or le.config_iters(entries[0], config_root())
     results = le.run_benchmark(entries, [seed], config_root(),
                                osp.join(HERE, 'train.py'), args.work_dir,
-                               data_root, max_iters, args.jobs)
+                               data_root, max_iters, args.jobs,
+                               input_size=(size, size))
     rows = le.summarise(entries, results)
     method = le.ENTRIES[preset.method]
     short = method.name.split(',')[0]
-    print(f'\nTrained now: synthetic {preset.style} set, seed {seed}, '
-          f'{max_iters} iterations per row, test split\n')
+    print(f'\nTrained now: synthetic set {data_root} ({size} px), seed '
+          f'{seed}, {iters} iterations per row, test split\n')
     print(le.markdown_table(rows))
     holds = demo.ranking_holds(rows)
     verdict = {True: 'holds', False: 'does NOT hold on this run',
@@ -67,8 +72,8 @@ def main(argv=None) -> int:
     print(f'\nRanking all labels > {short} > 1/16 of the labels: {verdict}.')
     recorded = demo.recorded_rows(DOC, skip=[e.config for e in entries])
     if recorded:
-        print('\nRecorded in docs/benchmarks.md (3 seeds, the full 3000-'
-              'iteration schedule; not trained now):\n')
+        print('\nRecorded in docs/benchmarks.md (not trained now: the 64 px '
+              'benchmark set, 3 seeds, each config\'s schedule):\n')
         print(demo.recorded_table(recorded))
     picture = demo.demo_picture(
         osp.join(args.work_dir, f'sup_1-16_seed{seed}'),
@@ -76,7 +81,8 @@ def main(argv=None) -> int:
         osp.join(args.work_dir, 'demo_predictions.png'),
         label=method.key)
     plot = osp.join(args.work_dir, 'label_efficiency_demo.png')
-    le.plot(rows, plot, f'make demo: {max_iters} iterations, seed {seed}')
+    le.plot(rows, plot, f'make demo: {size} px set, {iters} iterations, '
+            f'seed {seed}')
     print(f'\nPicture (a row per validation image: image, mask, supervised '
           f'1/16 prediction, {short} teacher pseudo-labels and confidence, '
           f'accepted pixels, {short} prediction): {os.path.abspath(picture)}')

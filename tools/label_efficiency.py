@@ -83,7 +83,7 @@ def main(argv=None):
     if args.preset not in le.PRESETS:
         sys.exit(f'unknown --preset {args.preset!r}; known: '
                  f'{sorted(le.PRESETS)}')
-    from semiseg_mm.datasets.synthetic import SEG_STYLES
+    from semiseg_mm.datasets.synthetic import SEG_STYLES, image_size
     if args.style not in SEG_STYLES:
         sys.exit(f'unknown --style {args.style!r}; known: {sorted(SEG_STYLES)}')
     style = SEG_STYLES[args.style]
@@ -103,6 +103,9 @@ def main(argv=None):
         sys.exit(f'no synthetic data with a test split in {data_root!r}: '
                  'run `python tools/make_synthetic.py --out data` first')
     entries = [le.ENTRIES[k] for k in keys]
+    # the configs pad to 64 px; a set of another image size pads to its own
+    size = image_size(data_root)
+    input_size = None if size is None else (size, size)
     work = args.work_dir or osp.join('work_dirs', 'label_efficiency',
                                      args.preset + suffix)
     t0 = time.time()
@@ -111,7 +114,7 @@ def main(argv=None):
         for e in entries:
             for s in seeds:
                 r = le.finished_run(e, s, config_root(), max_iters, work,
-                                    args.cfg_options)
+                                    args.cfg_options, input_size)
                 if r is None:
                     missing.append(f'{e.key} seed {s}')
                 else:
@@ -124,7 +127,8 @@ def main(argv=None):
         results = le.run_benchmark(entries, seeds, config_root(),
                                    osp.join(HERE, 'train.py'), work,
                                    data_root, max_iters, args.jobs,
-                                   cfg_options=args.cfg_options)
+                                   cfg_options=args.cfg_options,
+                                   input_size=input_size)
     rows = le.summarise(entries, results, args.split)
     table = le.markdown_table(rows, args.split)
     iters = max_iters or 'config'

@@ -5,6 +5,8 @@ Writes, under ``--out`` (default ``data/``):
                         + default splits
   synthetic_shapes/     the same with shape-only classes (random textures,
                         other scenes): the benchmark's robustness style
+  synthetic_demo/       the textured look at 32 px (other scenes): what
+                        `make demo` trains on
   synthetic_uda/        flat-shaded source domain and a recoloured, blurred,
                         noisy target domain (same classes and layout)
   synthetic_det/        COCO-format detection set
@@ -48,13 +50,15 @@ def parse_args():
     p.add_argument('--out', default='data', help='output folder')
     p.add_argument(
         '--only',
-        choices=['seg', 'shapes', 'uda', 'det'],
+        choices=['seg', 'shapes', 'demo', 'uda', 'det'],
         nargs='+',
-        default=['seg', 'shapes', 'uda', 'det'],
+        default=['seg', 'shapes', 'demo', 'uda', 'det'],
         help='which sets to write (seg: the textured segmentation set, '
-        'shapes: its shape-only style)')
+        'shapes: its shape-only style, demo: the 32 px set of make demo)')
     p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--size', type=int, default=64, help='image size (px)')
+    p.add_argument('--size', type=int, default=None,
+                   help='image size in px (default: each style\'s own, 64 '
+                   'for the benchmark sets)')
     p.add_argument('--num-train', type=int, default=None,
                    help='training images (default: the generator\'s, 4800)')
     p.add_argument('--num-val', type=int, default=None,
@@ -78,12 +82,14 @@ def main():
         num_train=args.num_train, num_val=args.num_val,
         num_test=args.num_test)
     sizes = {k: v for k, v in sizes.items() if v is not None}
-    for only, name in (('seg', 'textured'), ('shapes', 'shapes')):
+    for only, name in (('seg', 'textured'), ('shapes', 'shapes'),
+                       ('demo', 'demo')):
         if only not in args.only:
             continue
         look = SEG_STYLES[name]
         root = osp.join(args.out, look.folder)
-        style = dataclasses.replace(look.style, size=args.size)
+        style = look.style if args.size is None else dataclasses.replace(
+            look.style, size=args.size)
         spec = SegSetSpec(
             **sizes, seed=args.seed + look.seed_offset, style=style)
         make_segmentation_set(root, spec, progress, args.force)

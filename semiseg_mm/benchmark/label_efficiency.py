@@ -98,8 +98,9 @@ class Preset:
 
 
 PRESETS = {
-    # `make demo`: one seed, a short schedule; fits ~10 min on 2 cores
-    'demo': Preset(seeds=(0, ), max_iters=400),
+    # `make demo` (semiseg_mm.benchmark.demo): one seed, 2000 iterations,
+    # on the 32 px demo set (`--style demo`); under 10 min on 2 cores
+    'demo': Preset(seeds=(0, ), max_iters=2000),
     # the recorded benchmark: the configs' schedule, three seeds
     'full': Preset(seeds=(0, 1, 2)),
 }
@@ -148,6 +149,24 @@ def _scale_iterations(node, factor: float) -> None:
             _scale_iterations(v, factor)
 
 
+def set_input_size(node, size: Sequence[int]) -> int:
+    """Set the padded input ``size`` of every data preprocessor in a
+    (nested) model config (a semi-supervised model wraps its segmentor's);
+    returns how many were set. The synthetic configs pad to their set's
+    64 px; a set of another image size (``SEG_STYLES``) sets its own."""
+    count = 0
+    if isinstance(node, dict):
+        if 'DataPreProcessor' in str(node.get('type', '')) and 'size' in node:
+            node['size'] = tuple(size)
+            count += 1
+        for v in node.values():
+            count += set_input_size(v, size)
+    elif isinstance(node, list):
+        for v in node:
+            count += set_input_size(v, size)
+    return count
+
+
 def config_iters(entry: Entry, config_root: str) -> int:
     """The schedule length (``train_cfg.max_iters``) of an entry's config."""
     return int(Config.fromfile(osp.join(config_root,
@@ -159,11 +178,17 @@ def make_run_config(entry: Entry,
                     config_root: str,
                     max_iters: Optional[int],
                     work_dir: str,
-                    cfg_options: Optional[dict] = None) -> Config:
+                    cfg_options: Optional[dict] = None,
+                    input_size: Optional[Sequence[int]] = None) -> Config:
     """The concrete config of one run (``cfg_options`` merged first, as
-    ``tools/train.py --cfg-options`` would)."""
+    ``tools/train.py --cfg-options`` would; ``input_size``: the set's image
+    size, for every data preprocessor's padding)."""
     cfg = Config.fromfile(osp.join(config_root, entry.config))
     apply_options(cfg, cfg_options, entry.config)
+    if input_size is not None:
+        if not set_input_size(cfg.model, input_size):
+            raise KeyError(f'{entry.config}: no data preprocessor with a '
+                           'size to set the input size on')
     if max_iters is not None:
         factor = max_iters / cfg.train_cfg.max_iters
         for part in ('train_cfg', 'param_scheduler', 'default_hooks',
@@ -288,12 +313,14 @@ def finished_run(entry: Entry,
                  config_root: str,
                  max_iters: Optional[int],
                  out_root: str,
-                 cfg_options: Optional[dict] = None) -> Optional[RunResult]:
+                 cfg_options: Optional[dict] = None,
+                 input_size: Optional[Sequence[int]] = None
+                 ) -> Optional[RunResult]:
     """The result of an (entry, seed) run already trained with exactly the
     config it would get now, else None."""
     run_dir = osp.abspath(osp.join(out_root, f'{entry.key}_seed{seed}'))
     cfg = make_run_config(entry, seed, config_root, max_iters,
-                          osp.join(run_dir, 'work'), cfg_options)
+                          osp.join(run_dir, 'work'), cfg_options, input_size)
     return _cached_result(entry, seed, run_dir, config_digest(cfg))
 
 
@@ -304,13 +331,14 @@ def run_one(entry: Entry,
             max_iters: Optional[int],
             out_root: str,
             data_root: str,
-            cfg_options: Optional[dict] = None) -> RunResult:
+            cfg_options: Optional[dict] = None,
+            input_size: Optional[Sequence[int]] = None) -> RunResult:
     """Train one (entry, seed) in a subprocess and test its final
     checkpoint, or reuse its result (testing it if it has no test
     metric yet)."""
     run_dir = osp.abspath(osp.join(out_root, f'{entry.key}_seed{seed}'))
     cfg = make_run_config(entry, seed, config_root, max_iters,
-                          osp.join(run_dir, 'work'), cfg_options)
+                          osp.join(run_dir, 'work'), cfg_options, input_size)
     digest = config_digest(cfg)
     cfg_path = osp.join(run_dir, 'config.py')
     test_script = osp.join(osp.dirname(train_script), 'test.py')
@@ -361,9 +389,12 @@ def run_benchmark(entries: Sequence[Entry],
                   max_iters: Optional[int] = None,
                   jobs: int = 2,
                   progress: bool = True,
-                  cfg_options: Optional[dict] = None) -> List[RunResult]:
+                  cfg_options: Optional[dict] = None,
+                  input_size: Optional[Sequence[int]] = None
+                  ) -> List[RunResult]:
     """Train every (entry, seed), ``jobs`` processes at a time, each config
-    with ``cfg_options`` merged in."""
+    with ``cfg_options`` merged in (``input_size``: see
+    :func:`make_run_config`)."""
     # longest first (stable: equal costs keep the given order)
     tasks = sorted([(e, s) for e in entries for s in seeds],
                    key=lambda t: -t[0].cost)
@@ -375,7 +406,7 @@ def run_benchmark(entries: Sequence[Entry],
     def work(task):
         entry, seed = task
         res = run_one(entry, seed, config_root, train_script, max_iters,
-                      out_root, data_root, cfg_options)
+                      out_root, data_root, cfg_options, input_size)
         bar.update()
         bar.write(f'  {entry.name} (seed {seed}): test mIoU '
                   f'{res.test_miou:.2f}, val {res.miou:.2f} in '
