@@ -259,7 +259,7 @@ def test_tiny_run_end_to_end(synthetic_root, tmp_path):
     assert '| Supervised, all labels |' in r.stdout
     # the short-run footnote names the configs' own schedule length
     full = le.config_iters(le.ENTRIES['sup_1-16'], config_root())
-    assert f'The {full}-iteration, 3-seed results' in r.stdout
+    assert f'whose {full}-iteration, 3-seed results' in r.stdout
     import json
     result = json.loads(
         (tmp_path / 'sup_full_seed0' / 'result.json').read_text())

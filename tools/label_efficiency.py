@@ -144,9 +144,9 @@ def main(argv=None):
     print('\n' + header + '\n\n' + table + '\n')
     full_iters = le.config_iters(entries[0], config_root())
     if max_iters and max_iters < full_iters:
-        print(f'{max_iters} iterations check that every row trains and '
-              'evaluates end to end; they are too few to rank the methods. '
-              f'The {full_iters}-iteration, 3-seed results are in '
+        print(f'A shortened schedule ({max_iters} of {full_iters} '
+              'iterations): not the recorded benchmark, whose '
+              f'{full_iters}-iteration, 3-seed results are in '
               'docs/benchmarks.md (`python tools/label_efficiency.py '
               '--preset full`).\n')
     if args.write_docs:

@@ -570,6 +570,15 @@ register_entry(
         metric='teacher/mIoU',
         split_keys=SEMI_SPLIT_KEYS,
         cost=2.2))
+register_entry(
+    Entry(
+        key='fixmatch_mu1',
+        name='FixMatch (8 + 8), 1/16',
+        config='fixmatch/dilatedconvnet-mu1_synthetic_1-16.py',
+        metric='teacher/mIoU',
+        split_keys=SEMI_SPLIT_KEYS,
+        cost=1.6,
+        default=False))
 # FixMatch with each pseudo-label filter (named rows: the filter screen)
 for _key, _name in (('classadaptive', 'class-adaptive thresholds'),
                     ('classbalanced', 'class-balanced caps'),

@@ -100,9 +100,11 @@ class SegStyle:
 #: developed on) and ``shapes`` (shape-only classes: every object draws its
 #: texture at random, so texture carries no class information; other
 #: scenes; the robustness set nothing was tuned on); ``demo`` (the
-#: textured look at half the size, objects scaled with it, other scenes:
-#: ``make demo`` trains the benchmark's configs on it at a quarter of the
-#: cost per iteration)
+#: textured look on a 32 px canvas with up to two objects near the
+#: benchmark's pixel scale, other scenes: ``make demo`` trains the
+#: benchmark's configs on it at about a third of the cost per iteration;
+#: objects scaled down with the canvas left FixMatch no gain,
+#: docs/benchmarks.md "make demo")
 SEG_STYLES: Dict[str, SegStyle] = {
     'textured':
     SegStyle('synthetic', SceneStyle(),
@@ -112,8 +114,8 @@ SEG_STYLES: Dict[str, SegStyle] = {
              seed_offset=1, description='shape only (random textures)'),
     'demo':
     SegStyle('synthetic_demo',
-             SceneStyle(size=32, max_objects=3, min_radius=4.0,
-                        max_radius=9.0, max_distractors=2),
+             SceneStyle(size=32, max_objects=2, min_radius=6.0,
+                        max_radius=12.0, max_distractors=2),
              seed_offset=2,
              description='shape + class texture (75 %), 32 px'),
 }
