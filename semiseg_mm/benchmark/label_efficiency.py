@@ -130,6 +130,17 @@ def apply_options(cfg: Config, options: Optional[dict], name: str) -> None:
     cfg.merge_from_dict(dict(options or {}))
 
 
+def _dicts(node) -> Iterable[dict]:
+    """Every dict in a (nested) config node, outer before inner."""
+    if isinstance(node, dict):
+        yield node
+        for v in node.values():
+            yield from _dicts(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _dicts(v)
+
+
 def _scale_iterations(node, factor: float) -> None:
     """Scale every iteration count in a (nested) config by ``factor``.
 
@@ -137,16 +148,11 @@ def _scale_iterations(node, factor: float) -> None:
     ``interval`` and, by our convention, any ``*_iters`` key (ramp-up and
     warm-up lengths in ``semi_train_cfg``).
     """
-    if isinstance(node, dict):
-        for k, v in node.items():
+    for d in _dicts(node):
+        for k, v in d.items():
             if isinstance(v, int) and not isinstance(v, bool) and (
                     k in _ITER_KEYS or k.endswith('_iters')):
-                node[k] = max(1, int(round(v * factor)))
-            else:
-                _scale_iterations(v, factor)
-    elif isinstance(node, list):
-        for v in node:
-            _scale_iterations(v, factor)
+                d[k] = max(1, int(round(v * factor)))
 
 
 def set_input_size(node, size: Sequence[int]) -> int:
@@ -154,17 +160,13 @@ def set_input_size(node, size: Sequence[int]) -> int:
     (nested) model config (a semi-supervised model wraps its segmentor's);
     returns how many were set. The synthetic configs pad to their set's
     64 px; a set of another image size (``SEG_STYLES``) sets its own."""
-    count = 0
-    if isinstance(node, dict):
-        if 'DataPreProcessor' in str(node.get('type', '')) and 'size' in node:
-            node['size'] = tuple(size)
-            count += 1
-        for v in node.values():
-            count += set_input_size(v, size)
-    elif isinstance(node, list):
-        for v in node:
-            count += set_input_size(v, size)
-    return count
+    found = [
+        d for d in _dicts(node)
+        if 'DataPreProcessor' in str(d.get('type', '')) and 'size' in d
+    ]
+    for d in found:
+        d['size'] = tuple(size)
+    return len(found)
 
 
 def config_iters(entry: Entry, config_root: str) -> int:
@@ -570,28 +572,22 @@ register_entry(
         metric='teacher/mIoU',
         split_keys=SEMI_SPLIT_KEYS,
         cost=2.2))
-register_entry(
-    Entry(
-        key='fixmatch_mu1',
-        name='FixMatch (8 + 8), 1/16',
-        config='fixmatch/dilatedconvnet-mu1_synthetic_1-16.py',
-        metric='teacher/mIoU',
-        split_keys=SEMI_SPLIT_KEYS,
-        cost=1.6,
-        default=False))
-# FixMatch with each pseudo-label filter (named rows: the filter screen)
-for _key, _name in (('classadaptive', 'class-adaptive thresholds'),
-                    ('classbalanced', 'class-balanced caps'),
-                    ('entropyrank', 'entropy rank'),
-                    ('softweight', 'soft confidence weights')):
+# named FixMatch variants: the demo's 8 + 8 batch (mu = 1) and each
+# pseudo-label filter (the filter screen)
+for _key, _name, _cost in (
+        ('mu1', 'FixMatch (8 + 8), 1/16', 1.6),
+        ('classadaptive', 'FixMatch + class-adaptive thresholds, 1/16', 2.2),
+        ('classbalanced', 'FixMatch + class-balanced caps, 1/16', 2.2),
+        ('entropyrank', 'FixMatch + entropy rank, 1/16', 2.2),
+        ('softweight', 'FixMatch + soft confidence weights, 1/16', 2.2)):
     register_entry(
         Entry(
             key=f'fixmatch_{_key}',
-            name=f'FixMatch + {_name}, 1/16',
+            name=_name,
             config=f'fixmatch/dilatedconvnet-{_key}_synthetic_1-16.py',
             metric='teacher/mIoU',
             split_keys=SEMI_SPLIT_KEYS,
-            cost=2.2,
+            cost=_cost,
             default=False))
 
 register_entry(
