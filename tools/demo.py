@@ -6,8 +6,7 @@
 Trains, on one seed, supervised with 1/16 of the synthetic labels,
 supervised with all of them and FixMatch at 1/16 (8 + 8 images per batch),
 two at a time, with the benchmark's configs for 2000 iterations on the 32 px
-demo set (data/synthetic_demo,
-`make_synthetic.py --only demo`); prints their test mIoU and gap closed, the
+demo set (data/synthetic_demo, `make_synthetic.py --only demo`); prints their test mIoU and gap closed, the
 other methods' recorded full-benchmark figures (read from docs/benchmarks.md,
 marked as recorded), and whether the ranking all labels > FixMatch > 1/16
 holds; then writes a picture of FixMatch's pseudo-labels, accepted pixels

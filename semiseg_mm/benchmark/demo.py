@@ -2,16 +2,16 @@
 
 The demo trains three rows of the label-efficiency benchmark on one seed
 (:data:`DEMO`): supervised with 1/16 of the labels, supervised with all of
-them, and one semi-supervised method, with the benchmark's own configs and
-schedule, on the demo set: the benchmark's textured look at 32 px instead
-of 64 (``SEG_STYLES['demo']``), so an iteration costs about a quarter and
-the ranking of the full benchmark (all labels > the method > 1/16 of the
-labels) shows within the time budget on a 2-core CPU. The other methods
-are listed with their recorded full-benchmark figures (64 px set), read
-from ``docs/benchmarks.md``, and marked as such. It ends by writing a
-picture of the method's pseudo-labels, accepted pixels and predictions next
-to the supervised model's on validation images, and the label-efficiency
-plot.
+them, and one semi-supervised method, with the benchmark's own configs for
+2000 iterations (their ramp-ups and decay scaled) on the demo set
+(``SEG_STYLES['demo']``: the textured look on a 32 px canvas), where an
+iteration costs about a third of the 64 px one, so the ranking of the full
+benchmark (all labels > the method > 1/16 of the labels) shows within the
+time budget on a 2-core CPU. The other methods are listed with their
+recorded full-benchmark figures (64 px set), read from
+``docs/benchmarks.md``, and marked as such. It ends by writing a picture of
+the method's pseudo-labels, accepted pixels and predictions next to the
+supervised model's on validation images, and the label-efficiency plot.
 """
 import os.path as osp
 import re
@@ -33,9 +33,9 @@ class DemoPreset:
 
 
 #: the rows, method, schedule and set of ``make demo`` (docs/benchmarks.md,
-#: "make demo", records its ranking per seed and its time)
-#: FixMatch with 8 + 8 images per batch: the 8 + 16 benchmark row ranks as
-#: well but its 8.5 minutes alone would overrun the 10-minute budget
+#: "make demo", records its ranking per seed and its time). FixMatch with
+#: 8 + 8 images per batch: the 8 + 16 benchmark row ranks as well, but its
+#: 8.5 minutes alone would overrun the 10-minute budget.
 DEMO = DemoPreset(rows=('sup_1-16', 'sup_full', 'fixmatch_mu1'),
                   method='fixmatch_mu1',
                   max_iters=le.PRESETS['demo'].max_iters)
