@@ -2,6 +2,8 @@
 
   python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR]
                        [--show-dir DIR] [--cfg-options k=v ...]
+  python tools/test.py ENSEMBLE_CONFIG [...]   (EnsembleSegmentor: each
+                       member loads its own checkpoint)
   tools/dist_test.sh CONFIG CHECKPOINT NGPUS [args]
 """
 import argparse
@@ -14,7 +16,11 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='semiseg_mm test (and eval) a model')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'checkpoint',
+        nargs='?',
+        help='checkpoint file (omit for an EnsembleSegmentor config, whose '
+        'members name their own)')
     parser.add_argument(
         '--work-dir',
         help='the dir to save logs and the evaluation results (json)')
@@ -78,6 +84,16 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     apply_common_args(cfg, args.config, args.work_dir, args.launcher,
                       parse_cfg_options(args.cfg_options))
+    ensemble = cfg.model.get('type') == 'EnsembleSegmentor'
+    if args.checkpoint is None and not ensemble:
+        raise SystemExit(
+            f'tools/test.py: {args.config} needs a CHECKPOINT argument (only '
+            'EnsembleSegmentor configs load their members\' own)')
+    if args.checkpoint is not None and ensemble:
+        raise SystemExit(
+            'tools/test.py: an EnsembleSegmentor loads each member from its '
+            'members[i].checkpoint; drop the CHECKPOINT argument (or set '
+            'model.members.<i>.checkpoint with --cfg-options)')
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         trigger_visualization_hook(cfg, args)

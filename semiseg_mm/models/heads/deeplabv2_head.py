@@ -56,15 +56,25 @@ class DeepLabV2Head(BaseDecodeHead):
         # the branches are the classifier: no extra 1x1 conv_seg
         del self.conv_seg
 
-    def forward(self, inputs: Tuple[Tensor]) -> Tensor:
-        x = self._transform_inputs(inputs)
+    @property
+    def feature_channels(self) -> int:
+        """Channels of :meth:`_forward_feature`'s output (the input
+        stage's)."""
+        return self.in_channels
+
+    def _forward_feature(self, inputs: Tuple[Tensor]) -> Tensor:
+        """DeepLabv2 classifies the backbone stage directly: its decoder
+        features are the selected input stage."""
+        return self._transform_inputs(inputs)
+
+    def cls_seg(self, feat: Tensor) -> Tensor:
+        """The sum of the dilated branches' class scores."""
         if self.dropout is not None:
-            x = self.dropout(x)
-        out = self.aspp[0](x)
+            feat = self.dropout(feat)
+        out = self.aspp[0](feat)
         for branch in self.aspp[1:]:
-            out = out + branch(x)
+            out = out + branch(feat)
         return out
 
-    def cls_seg(self, feat: Tensor) -> Tensor:  # pragma: no cover
-        raise NotImplementedError('DeepLabV2Head has no separate classifier')
-
+    def forward(self, inputs: Tuple[Tensor]) -> Tensor:
+        return self.cls_seg(self._forward_feature(inputs))

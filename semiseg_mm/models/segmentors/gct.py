@@ -32,14 +32,11 @@ models (``ema1``, ``ema2``, kept by two ``EMATeacherHook``) instead of the
 models being trained.
 """
 import copy
-import functools
-from typing import (Callable, Dict, List, NamedTuple, Optional, Sequence,
-                    Tuple, Union)
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapperDict
 from mmseg.utils import add_prefix
 from torch import Tensor
@@ -52,7 +49,11 @@ from ..losses.gct import (dynamic_consistency_loss,
                           flaw_distance, flaw_target_from_distance,
                           process_flaw_map)
 from ..utils import cutmix_batch, full_res_logits, joint_forward, valid_mask
+from ..utils.params import call_through_wrapper, frozen_params
 from ..wrappers import unwrap
+from .ensemble import (ensemble_encode_decode, ensemble_forward,
+                       ensemble_predict)
+from .multi_optim import MultiOptimMixin, OptimStep
 from .semi_base import SampleList, SemiBaseSegmentor
 
 TASK_TYPES = ('segmentation', 'regression')
@@ -76,28 +77,8 @@ DEFAULTS = dict(
     ema_guidance=False,
 )
 DC_LOSSES = ('mse', 'ce')
-
-
-def call_through_wrapper(module: nn.Module, fn: Callable, *args,
-                         **kwargs):
-    """Run ``fn(inner, *args, **kwargs)`` as the forward pass of ``module``.
-
-    ``inner`` is the module inside a DDP-style wrapper. DDP synchronises
-    gradients only of computations that went through its ``forward``;
-    GCT's task models are wrapped one by one
-    (``MMSeparateDistributedDataParallel``) but are run through
-    :func:`joint_forward`, not their ``forward()``. Without a wrapper
-    ``fn`` is simply called.
-    """
-    if not is_model_wrapper(module):
-        return fn(module, *args, **kwargs)
-    inner = unwrap(module)
-    # an instance attribute shadows the class's forward for this call only
-    inner.forward = functools.partial(fn, inner)
-    try:
-        return module(*args, **kwargs)
-    finally:
-        del inner.forward
+#: ``predict_on='ensemble'``: the plain mean of the two task models
+ENSEMBLE_WEIGHTS = (0.5, 0.5)
 
 
 class FlawDetectorBatch(NamedTuple):
@@ -109,7 +90,7 @@ class FlawDetectorBatch(NamedTuple):
 
 
 @MODELS.register_module()
-class GCT(SemiBaseSegmentor):
+class GCT(MultiOptimMixin, SemiBaseSegmentor):
     """Guided Collaborative Training: two task models and a flaw detector.
 
     Training goes through :meth:`train_step`, which makes the two
@@ -384,20 +365,8 @@ class GCT(SemiBaseSegmentor):
         """
         if not self._ensembling():
             return self.predict_model().predict(inputs, data_samples)
-        if data_samples is not None:
-            metas = [s.metainfo for s in data_samples]
-        else:
-            metas = [
-                dict(
-                    ori_shape=inputs.shape[2:],
-                    img_shape=inputs.shape[2:],
-                    pad_shape=inputs.shape[2:],
-                    padding_size=[0, 0, 0, 0])
-            ] * inputs.shape[0]
-        model1, model2 = self.task_models()
-        mean = 0.5 * (self.predictions(model1.inference(inputs, metas)) +
-                      self.predictions(model2.inference(inputs, metas)))
-        return model1.postprocess_result(mean, data_samples)
+        return ensemble_predict(self.task_models(), ENSEMBLE_WEIGHTS, inputs,
+                                data_samples, self.predictions)
 
     def _forward(self,
                  inputs: Tensor,
@@ -407,18 +376,17 @@ class GCT(SemiBaseSegmentor):
         output sizes may differ)."""
         if not self._ensembling():
             return self.predict_model()._forward(inputs, data_samples)
-        return 0.5 * sum(
-            self.predictions(full_res_logits(m, inputs))
-            for m in self.task_models())
+        return ensemble_forward(self.task_models(), ENSEMBLE_WEIGHTS, inputs,
+                                self.predictions)
 
     def encode_decode(self, inputs: Tensor,
                       batch_data_samples: SampleList) -> Tensor:
         if not self._ensembling():
             return self.predict_model().encode_decode(inputs,
                                                       batch_data_samples)
-        return 0.5 * sum(
-            self.predictions(m.encode_decode(inputs, batch_data_samples))
-            for m in self.task_models())
+        return ensemble_encode_decode(self.task_models(), ENSEMBLE_WEIGHTS,
+                                      inputs, batch_data_samples,
+                                      self.predictions)
 
     # ------------------------------------------------------------------ #
     # the task-specific pieces (segmentation or pixel regression)
@@ -499,15 +467,8 @@ class GCT(SemiBaseSegmentor):
     def detect_flaws(self, images: Tensor, preds: Tensor) -> Tensor:
         """F(x, p) with the detector's parameters frozen, called on the
         bare module (not a DDP wrapper): gradients reach ``preds`` only."""
-        detector = unwrap(self.flaw_detector)
-        was = [p.requires_grad for p in detector.parameters()]
-        for p in detector.parameters():
-            p.requires_grad_(False)
-        try:
-            return detector(images, preds)
-        finally:
-            for p, flag in zip(detector.parameters(), was):
-                p.requires_grad_(flag)
+        with frozen_params(self.flaw_detector):
+            return unwrap(self.flaw_detector)(images, preds)
 
     @torch.no_grad()
     def weak_guidance(self, x_w: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
@@ -696,55 +657,47 @@ class GCT(SemiBaseSegmentor):
         }
 
     # ------------------------------------------------------------------ #
-    # one iteration
+    # one iteration: two optimiser steps (MultiOptimMixin.train_step)
     # ------------------------------------------------------------------ #
+    def optim_steps(self) -> Tuple[OptimStep, OptimStep]:
+        """(a) the task models, the detector frozen; (b) the detector on
+        the predictions of (a)."""
+        return (OptimStep('task', self._task_step_losses,
+                          frozen=('flaw_detector', )),
+                OptimStep('fd', self._fd_step_losses))
+
+    def optim_wrapper_hint(self) -> str:
+        return ("'task' with modules=['model1', 'model2'] and 'fd' with "
+                "modules='flaw_detector', built with "
+                "constructor='MultiOptimWrapperConstructor'")
+
+    def _task_step_losses(self, batch: dict, carry: dict) -> dict:
+        losses, carry['fd_batch'] = self.task_losses(batch['inputs'],
+                                                     batch['data_samples'])
+        return losses
+
+    def _fd_step_losses(self, batch: Optional[dict], carry: dict) -> dict:
+        return self.flaw_detector_losses(carry['fd_batch'])
+
     def task_step(self, data: Union[dict, tuple, list],
                   optim_wrapper: OptimWrapperDict
                   ) -> Tuple[Dict[str, Tensor], FlawDetectorBatch]:
-        """Step (a): update both task models; returns their log variables
-        and the detector step's inputs."""
-        data = self.data_preprocessor(data, training=True)
-        with optim_wrapper['task'].optim_context(self):
-            losses, fd_batch = self.task_losses(data['inputs'],
-                                                data['data_samples'])
-        loss, log_vars = self.parse_losses(losses)
-        optim_wrapper['task'].update_params(loss)
-        return log_vars, fd_batch
+        """Step (a) alone on a raw batch: update both task models; returns
+        their log variables and the detector step's inputs."""
+        carry: dict = {}
+        log_vars = self.run_optim_step(
+            self.optim_steps()[0], self.data_preprocessor(data, True), carry,
+            optim_wrapper)
+        return log_vars, carry['fd_batch']
 
     def flaw_detector_step(self, fd_batch: FlawDetectorBatch,
                            optim_wrapper: OptimWrapperDict
                            ) -> Dict[str, Tensor]:
-        """Step (b): update the flaw detector on the task step's
+        """Step (b) alone: update the flaw detector on the task step's
         predictions; the task models are not run."""
-        with optim_wrapper['fd'].optim_context(self):
-            losses = self.flaw_detector_losses(fd_batch)
-        loss, log_vars = self.parse_losses(losses)
-        optim_wrapper['fd'].update_params(loss)
-        log_vars.pop('loss')
-        return log_vars
-
-    def train_step(self, data: Union[dict, tuple, list],
-                   optim_wrapper: OptimWrapperDict) -> Dict[str, Tensor]:
-        """One GCT iteration: the task step, then the flaw-detector step.
-
-        ``loss`` in the returned log variables is the task models' total;
-        ``fd.loss_fd`` the detector's.
-        """
-        if not isinstance(optim_wrapper, OptimWrapperDict) or not {
-                'task', 'fd'
-        } <= set(optim_wrapper.keys()):
-            got = (sorted(optim_wrapper.keys()) if isinstance(
-                optim_wrapper, OptimWrapperDict) else
-                   type(optim_wrapper).__name__)
-            raise TypeError(
-                "GCT trains with two optimisers: optim_wrapper needs 'task' "
-                "(modules=['model1', 'model2']) and 'fd' "
-                "(modules='flaw_detector') entries, built with "
-                "constructor='MultiOptimWrapperConstructor'; got "
-                f'{got}')
-        log_vars, fd_batch = self.task_step(data, optim_wrapper)
-        log_vars.update(self.flaw_detector_step(fd_batch, optim_wrapper))
-        return log_vars
+        return self.run_optim_step(
+            self.optim_steps()[1], None, {'fd_batch': fd_batch},
+            optim_wrapper, keep_total=False)
 
 
 def _interleave(n_a: int, n_b: int, device: torch.device) -> Tensor:
