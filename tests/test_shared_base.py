@@ -6,6 +6,7 @@ import copy
 import pytest
 import torch
 import torch.nn as nn
+from mmengine.config import ConfigDict
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmengine.structures import PixelData
@@ -36,8 +37,8 @@ def multilevel_segmentor(num_classes=3):
         auxiliary_head=dict(
             head, in_channels=4, in_index=0,
             loss_decode=dict(type='CrossEntropyLoss', loss_weight=0.1)),
-        train_cfg=dict(),
-        test_cfg=dict(mode='whole'))
+        train_cfg=ConfigDict(),
+        test_cfg=ConfigDict(mode='whole'))
 
 
 def samples(n, num_classes=3, seed=0):

@@ -86,7 +86,7 @@ def test_shape_only_style_has_no_class_textures():
 def test_domain_pair_differs_in_look_not_labels(tmp_path):
     root = str(tmp_path / 'uda')
     make_domain_pair(root, num_source=4, num_target=4, num_target_val=2,
-                     progress=False)
+                     num_target_test=2, progress=False)
     src = cv2.imread(osp.join(root, 'source/img_dir/train/00000.png'))
     tgt = cv2.imread(osp.join(root, 'target/img_dir/train/00000.png'))
     # flat-shaded source: few distinct colours; noisy target: many
@@ -94,6 +94,11 @@ def test_domain_pair_differs_in_look_not_labels(tmp_path):
     assert len(np.unique(tgt.reshape(-1, 3), axis=0)) > 500
     assert osp.isfile(osp.join(root, 'source/ann_dir/train/00003.png'))
     assert osp.isfile(osp.join(root, 'target/ann_dir/val/00001.png'))
+    # a separate test split (results) besides val (hyperparameters)
+    assert osp.isfile(osp.join(root, 'target/ann_dir/test/00001.png'))
+    val = cv2.imread(osp.join(root, 'target/img_dir/val/00000.png'))
+    test = cv2.imread(osp.join(root, 'target/img_dir/test/00000.png'))
+    assert not np.array_equal(val, test)
 
 
 def test_detection_set_is_coco(tmp_path):

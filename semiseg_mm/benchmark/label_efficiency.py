@@ -334,10 +334,13 @@ def run_one(entry: Entry,
             out_root: str,
             data_root: str,
             cfg_options: Optional[dict] = None,
-            input_size: Optional[Sequence[int]] = None) -> RunResult:
+            input_size: Optional[Sequence[int]] = None,
+            data_link: str = 'synthetic') -> RunResult:
     """Train one (entry, seed) in a subprocess and test its final
     checkpoint, or reuse its result (testing it if it has no test
-    metric yet)."""
+    metric yet). The run folder's ``data/<data_link>`` points at
+    ``data_root`` (the configs name ``data/synthetic``, the domain pair's
+    ``data/synthetic_uda``)."""
     run_dir = osp.abspath(osp.join(out_root, f'{entry.key}_seed{seed}'))
     cfg = make_run_config(entry, seed, config_root, max_iters,
                           osp.join(run_dir, 'work'), cfg_options, input_size)
@@ -353,8 +356,8 @@ def run_one(entry: Entry,
         return done
     os.makedirs(run_dir, exist_ok=True)
     cfg.dump(cfg_path)
-    # configs name data/synthetic relative to the working directory
-    link = osp.join(run_dir, 'data', 'synthetic')
+    # configs name data/<set> relative to the working directory
+    link = osp.join(run_dir, 'data', data_link)
     os.makedirs(osp.dirname(link), exist_ok=True)
     if osp.islink(link):
         os.remove(link)
@@ -392,23 +395,23 @@ def run_benchmark(entries: Sequence[Entry],
                   jobs: int = 2,
                   progress: bool = True,
                   cfg_options: Optional[dict] = None,
-                  input_size: Optional[Sequence[int]] = None
-                  ) -> List[RunResult]:
+                  input_size: Optional[Sequence[int]] = None,
+                  data_link: str = 'synthetic',
+                  desc: str = 'label-efficiency runs') -> List[RunResult]:
     """Train every (entry, seed), ``jobs`` processes at a time, each config
     with ``cfg_options`` merged in (``input_size``: see
-    :func:`make_run_config`)."""
+    :func:`make_run_config`; ``data_link``: :func:`run_one`)."""
     # longest first (stable: equal costs keep the given order)
     tasks = sorted([(e, s) for e in entries for s in seeds],
                    key=lambda t: -t[0].cost)
     from tqdm import tqdm
-    bar = tqdm(total=len(tasks), desc='label-efficiency runs', unit='run',
-               disable=not progress)
+    bar = tqdm(total=len(tasks), desc=desc, unit='run', disable=not progress)
     results: List[RunResult] = []
 
     def work(task):
         entry, seed = task
         res = run_one(entry, seed, config_root, train_script, max_iters,
-                      out_root, data_root, cfg_options, input_size)
+                      out_root, data_root, cfg_options, input_size, data_link)
         bar.update()
         bar.write(f'  {entry.name} (seed {seed}): test mIoU '
                   f'{res.test_miou:.2f}, val {res.miou:.2f} in '

@@ -3,11 +3,11 @@ from .base import DatasetError, SplitSegDatasetMixin
 from .samplers import SemiSourceSampler, check_source_ratio
 from .seg_datasets import (CityscapesSplitDataset, PascalVOCAugDataset,
                            SyntheticShapesDataset)
-from .semi import SemiDataset
+from .semi import SemiDataset, UDADataset
 from .transforms import *  # noqa: F401,F403
 
 __all__ = [
     'DatasetError', 'SplitSegDatasetMixin', 'SyntheticShapesDataset',
-    'PascalVOCAugDataset', 'CityscapesSplitDataset', 'SemiDataset',
+    'PascalVOCAugDataset', 'CityscapesSplitDataset', 'SemiDataset', 'UDADataset',
     'SemiSourceSampler', 'check_source_ratio'
 ]

@@ -407,16 +407,20 @@ TARGET_STYLE = SceneStyle(hue_shift=60, blur_sigma=0.8, noise_std=14.0)
 
 
 def make_domain_pair(root: str,
-                     num_source: int = 1000,
-                     num_target: int = 1000,
+                     num_source: int = 2000,
+                     num_target: int = 2000,
                      num_target_val: int = 200,
+                     num_target_test: int = 500,
                      seed: int = 0,
                      source_style: SceneStyle = SOURCE_STYLE,
                      target_style: SceneStyle = TARGET_STYLE,
                      progress: bool = True,
                      force: bool = False) -> dict:
-    """Write ``root/source`` (labelled, flat shading) and ``root/target``
-    (train images whose masks a UDA method must not use, plus labelled val).
+    """Write ``root/source`` (labelled, flat shading) and ``root/target``:
+    train images whose masks a UDA method must not use (they exist for the
+    target-supervised upper bound), a labelled val split (hyperparameters
+    are chosen there) and a labelled test split (results are reported
+    there).
 
     Both domains draw shapes, sizes and positions from the same
     distributions; only the rendering differs.
@@ -426,6 +430,7 @@ def make_domain_pair(root: str,
         num_source=num_source,
         num_target=num_target,
         num_target_val=num_target_val,
+        num_target_test=num_target_test,
         seed=seed,
         source_style=asdict(source_style),
         target_style=asdict(target_style))
@@ -435,14 +440,13 @@ def make_domain_pair(root: str,
     _write_split(
         osp.join(root, 'source'), 'train', num_source, seed, source_style,
         progress)
-    # target train images use a different seed stream than the source so
-    # the two domains never show the same scene
-    _write_split(
-        osp.join(root, 'target'), 'train', num_target, seed + 1,
-        target_style, progress)
-    _write_split(
-        osp.join(root, 'target'), 'val', num_target_val, seed + 1,
-        target_style, progress)
+    # target images use a different seed stream than the source so the two
+    # domains never show the same scene
+    for split, num in (('train', num_target), ('val', num_target_val),
+                       ('test', num_target_test)):
+        _write_split(
+            osp.join(root, 'target'), split, num, seed + 1, target_style,
+            progress)
     _write_meta(root, meta)
     return meta
 

@@ -30,9 +30,14 @@ class DilatedConvNet(BaseModule):
         stride: downsampling of the body relative to the input (1 or 2).
         norm_cfg: normalisation (``BN`` on CPU, ``SyncBN`` on GPUs).
         act_cfg: activation.
+        mid_outputs: indices of body convs whose outputs are returned too,
+            between the stem and the last one: intermediate stages for
+            auxiliary heads (multi-level domain adaptation puts one on an
+            earlier stage, as DeepLabv2's on conv4).
 
     Returns (forward): ``(stem, body)`` feature maps at strides 1 and
-    ``stride``, for a head with ``input_transform='resize_concat'``.
+    ``stride``, for a head with ``input_transform='resize_concat'``; with
+    ``mid_outputs`` ``(stem, *mid, body)``.
     """
 
     def __init__(self,
@@ -43,10 +48,16 @@ class DilatedConvNet(BaseModule):
                  stride: int = 2,
                  norm_cfg: dict = dict(type='BN', requires_grad=True),
                  act_cfg: dict = dict(type='ReLU'),
+                 mid_outputs: Sequence[int] = (),
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if stride not in (1, 2):
             raise ValueError(f'stride must be 1 or 2, got {stride}')
+        self.mid_outputs = tuple(sorted(set(mid_outputs)))
+        if any(not 0 <= i < len(dilations) - 1 for i in self.mid_outputs):
+            raise ValueError(
+                f'mid_outputs={tuple(mid_outputs)}: indices of body convs '
+                f'before the last one, in [0, {len(dilations) - 1})')
         conv = dict(kernel_size=3, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.stem = ConvModule(in_channels, stem_channels, padding=1, **conv)
         self.down = ConvModule(
@@ -56,6 +67,14 @@ class DilatedConvNet(BaseModule):
             for d in dilations
         ])
 
-    def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         stem = self.stem(x)
-        return stem, self.body(self.down(stem))
+        x = self.down(stem)
+        if not self.mid_outputs:
+            return stem, self.body(x)
+        mids = []
+        for i, layer in enumerate(self.body):
+            x = layer(x)
+            if i in self.mid_outputs:
+                mids.append(x)
+        return (stem, *mids, x)

@@ -7,6 +7,9 @@ from .gct import (dilate3x3, dynamic_consistency_loss,
                   flaw_target, gaussian_blur, gaussian_kernel1d,
                   gaussian_sigma, minmax_normalize, odd_kernel_size,
                   process_flaw_map)
+from .uda import (GAN_TYPES, SOURCE_LABEL, TARGET_LABEL, AdversarialLoss,
+                  class_ratio_prior_loss, entropy_map, load_class_stats,
+                  minent_loss)
 
 __all__ = [
     'CONSISTENCY_LOSSES', 'masked_cross_entropy', 'softmax_kl_loss',
@@ -15,5 +18,7 @@ __all__ = [
     'gaussian_blur', 'minmax_normalize', 'flaw_distance', 'dilate3x3',
     'flaw_target', 'process_flaw_map', 'dynamic_consistency_masks',
     'flaw_correction_mask', 'dynamic_consistency_loss',
-    'flaw_correction_loss', 'flaw_detector_loss'
+    'flaw_correction_loss', 'flaw_detector_loss', 'SOURCE_LABEL',
+    'TARGET_LABEL', 'GAN_TYPES', 'AdversarialLoss', 'entropy_map',
+    'minent_loss', 'class_ratio_prior_loss', 'load_class_stats'
 ]

@@ -1,11 +1,17 @@
+from .adversarial import (AdaptSegNet, AdversarialUDASegmentor, AdvEnt,
+                          FeatureAdversarial)
 from .ensemble import EnsembleSegmentor
 from .fixmatch import FixMatch
 from .gct import GCT
 from .mean_teacher import MeanTeacher
+from .minent import MinEnt
 from .multi_optim import MultiOptimMixin, OptimStep
 from .semi_base import SemiBaseSegmentor
+from .uda_base import UDABaseSegmentor
 
 __all__ = [
     'SemiBaseSegmentor', 'MeanTeacher', 'FixMatch', 'GCT',
-    'EnsembleSegmentor', 'MultiOptimMixin', 'OptimStep'
+    'EnsembleSegmentor', 'MultiOptimMixin', 'OptimStep', 'UDABaseSegmentor',
+    'AdversarialUDASegmentor', 'AdaptSegNet', 'AdvEnt', 'FeatureAdversarial',
+    'MinEnt'
 ]

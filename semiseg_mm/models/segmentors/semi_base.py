@@ -29,6 +29,7 @@ from torch import Tensor
 from semiseg_mm.registry import MODELS
 from ..filters import PseudoLabelBatch, build_filter
 from ..utils import build_rampup
+from ..wrappers import unwrap
 
 SampleList = List
 
@@ -66,6 +67,8 @@ class SemiBaseSegmentor(BaseSegmentor):
     #: typo and refused (subclasses add theirs)
     semi_train_keys: Tuple[str, ...] = ('sup_weight', 'unsup_weight',
                                         'rampup')
+    #: the two-source dataset the batch comes from (error messages)
+    dataset_hint = 'SemiDataset'
 
     def __init__(self,
                  segmentor: Union[dict, ConfigDict],
@@ -179,10 +182,11 @@ class SemiBaseSegmentor(BaseSegmentor):
                 f"is not a branch; choose one of {self.predict_branches}")
 
     def predict_model(self) -> BaseSegmentor:
-        """The sub-model named by ``semi_test_cfg.predict_on``."""
+        """The sub-model named by ``semi_test_cfg.predict_on`` (outside
+        its DDP wrapper when each sub-model has one)."""
         name = self.semi_test_cfg.get('predict_on')
         self._check_predict_on(name)
-        return getattr(self, name)
+        return unwrap(getattr(self, name))
 
     # ------------------------------------------------------------------ #
     # BaseSegmentor interface
@@ -224,7 +228,8 @@ class SemiBaseSegmentor(BaseSegmentor):
                 raise ValueError(
                     f'{type(self).__name__}: the training batch has no '
                     f'{branch!r} images (branches: {got}). Use a '
-                    'SemiDataset with a MultiSourceSampler whose batch_size '
+                    f'{self.dataset_hint} with a MultiSourceSampler whose '
+                    'batch_size '
                     'equals train_dataloader.batch_size, MultiBranch '
                     'pipelines producing '
                     f"{'/'.join(repr(b) for b in self.train_branches)}, "
