@@ -99,7 +99,7 @@ METRICS = Registry(
     'metric',
     parent=MMSEG_METRICS,
     scope=_SCOPE,
-    locations=['mmseg.evaluation'])
+    locations=['semiseg_mm.evaluation', 'mmseg.evaluation'])
 EVALUATOR = Registry(
     'evaluator',
     parent=MMSEG_EVALUATOR,

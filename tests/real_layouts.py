@@ -134,11 +134,54 @@ def write_cityscapes(root: str) -> str:
     return cs
 
 
+def write_gta5(root: str) -> str:
+    """``data/gta5``: images/<id>.png (1914x1052) and labels/<id>.png,
+    palette PNGs of Cityscapes label ids (0-33; those outside the 19 train
+    classes included, as in the real frames)."""
+    gta = osp.join(root, 'data', 'gta5')
+    rng = np.random.default_rng(2)
+    palette = np.zeros((256, 3), np.uint8)
+    palette[:34] = rng.integers(0, 255, (34, 3))
+    for d in ('images', 'labels'):
+        os.makedirs(osp.join(gta, d), exist_ok=True)
+    for i in (1, 2, 3):
+        img, label = _scene(1914, 1052, 34, rng)
+        cv2.imwrite(osp.join(gta, 'images', f'{i:05d}.png'), img,
+                    [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        m = Image.frombytes('P', (1914, 1052), label.tobytes())
+        m.putpalette(palette.ravel().tolist())
+        m.save(osp.join(gta, 'labels', f'{i:05d}.png'))
+    return gta
+
+
+def write_synthia(root: str) -> str:
+    """``data/synthia`` (SYNTHIA-RAND-CITYSCAPES): RGB/<id>.png (1280x760)
+    and GT/LABELS/<id>.png, 16-bit three-channel PNGs with the SYNTHIA
+    class id (0-22) in the first (red) channel and an instance id in the
+    second."""
+    syn = osp.join(root, 'data', 'synthia')
+    rng = np.random.default_rng(3)
+    for d in ('RGB', osp.join('GT', 'LABELS')):
+        os.makedirs(osp.join(syn, d), exist_ok=True)
+    for i in (0, 1, 2):
+        img, label = _scene(1280, 760, 23, rng)
+        cv2.imwrite(osp.join(syn, 'RGB', f'{i:07d}.png'), img,
+                    [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        gt = np.zeros((760, 1280, 3), np.uint16)  # BGR for cv2
+        gt[..., 2] = label
+        gt[..., 1] = rng.integers(0, 3000, (760, 1280))
+        cv2.imwrite(osp.join(syn, 'GT', 'LABELS', f'{i:07d}.png'), gt,
+                    [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    return syn
+
+
 #: dataset type -> writer of its miniature layout; a real-dataset config
 #: whose dataset is missing here fails its test until one is added
 LAYOUTS: Dict[str, Callable[[str], str]] = {
     'PascalVOCAugDataset': write_voc_aug,
     'CityscapesSplitDataset': write_cityscapes,
+    'GTA5Dataset': write_gta5,
+    'SynthiaDataset': write_synthia,
 }
 #: datasets the tests generate themselves (the synthetic configs)
 SYNTHETIC = ('SyntheticShapesDataset', )

@@ -24,7 +24,8 @@ def dataset_types(cfg) -> set:
     def walk(node):
         if isinstance(node, dict):
             if isinstance(node.get('type'), str) and node['type'].endswith(
-                    'Dataset') and node['type'] != 'SemiDataset':
+                    'Dataset') and node['type'] not in ('SemiDataset',
+                                                        'UDADataset'):
                 found.add(node['type'])
             for v in node.values():
                 walk(v)
@@ -33,7 +34,7 @@ def dataset_types(cfg) -> set:
                 walk(v)
 
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        walk(cfg.get(key, {}).get('dataset', {}))
+        walk((cfg.get(key) or {}).get('dataset', {}))
     return found
 
 
@@ -75,7 +76,15 @@ def test_real_config_draws_a_batch_and_builds(path, layout_root,
     monkeypatch.chdir(layout_root)  # configs name data/... relative paths
     init_default_scope(cfg.get('default_scope', 'semiseg_mm'))
     batches = {}
-    for key in ('train_dataloader', 'val_dataloader'):
+    ensemble = cfg.model.type == 'EnsembleSegmentor'
+    if ensemble:  # evaluation only; members load trained checkpoints
+        assert cfg.train_dataloader is None
+        assert all(m.checkpoint for m in cfg.model.members)
+        for m in cfg.model.members:
+            m.checkpoint = None
+    keys = ('val_dataloader', ) if ensemble else ('train_dataloader',
+                                                  'val_dataloader')
+    for key in keys:
         loader_cfg = cfg[key].copy()
         loader_cfg.num_workers = 0
         loader_cfg.persistent_workers = False
@@ -85,6 +94,10 @@ def test_real_config_draws_a_batch_and_builds(path, layout_root,
     model = build_model(Config(dict(model=cfg.model)).pretty_text)
     for head_key, head in decode_heads(model):
         assert head.num_classes == len(classes), head_key
+    if ensemble:
+        val = model.data_preprocessor(batches['val_dataloader'], False)
+        assert val['inputs'].dim() == 4
+        return
     train = model.data_preprocessor(batches['train_dataloader'], True)
     inputs = train['inputs']
     views = inputs.values() if isinstance(inputs, dict) else [inputs]

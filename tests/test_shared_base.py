@@ -282,6 +282,20 @@ def test_ensemble_is_the_weighted_mean_of_softmax(tmp_path):
     assert torch.equal(pred[0].pred_sem_seg.data[0], mean[0].argmax(0))
     with pytest.raises(RuntimeError, match='for evaluation'):
         ens.loss(x, samples(2))
+    # ADVENT's evaluation averages logits instead
+    ens = MODELS.build(
+        dict(type='EnsembleSegmentor', combine='logits', members=[
+            dict(model=cfg, checkpoint=str(tmp_path / 'a.pth')),
+            dict(model=cfg, checkpoint=str(tmp_path / 'b.pth'),
+                 prefix='teacher')
+        ]))
+    ens.eval()
+    with torch.no_grad():
+        mean = 0.5 * (full_res_logits(m1, x) + full_res_logits(m2, x))
+        assert torch.allclose(ens._forward(x), mean, atol=1e-6)
+    with pytest.raises(ValueError, match="combine must be one of"):
+        MODELS.build(dict(type='EnsembleSegmentor', combine='vote',
+                          members=[dict(model=cfg)]))
 
 
 def test_ensemble_refuses_bad_members(tmp_path):

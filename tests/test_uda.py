@@ -426,6 +426,16 @@ def test_ensemble_config_evaluates_two_trained_models(uda_root, tmp_path):
         [sys.executable, osp.join(REPO, 'tools/test.py'), ADVENT_CFG],
         capture_output=True, text=True, cwd=str(tmp_path), timeout=600)
     assert r.returncode != 0 and 'needs a CHECKPOINT' in r.stderr
+    # the render tool: target predictions and entropy before (here: the
+    # MinEnt run's segmentor) and after adaptation
+    sys.path.insert(0, osp.join(REPO, 'tools'))
+    import visualize_semi
+    cfg_file = tmp_path / 'advent_cfg.py'
+    uda_cfg(ADVENT_CFG, uda_root, str(tmp_path / 'vis_work'), 1).dump(
+        str(cfg_file))
+    visualize_semi.main([str(cfg_file), paths['advent'], '--before',
+                         paths['minent'], '--out', str(tmp_path / 'vis')])
+    assert (tmp_path / 'vis' / 'semi_batch0.png').is_file()
 
 
 # --------------------------------------------------------------------- #

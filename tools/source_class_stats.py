@@ -57,7 +57,8 @@ def source_dataset_cfg(cfg, key=None) -> dict:
         ds = _lookup(cfg, key)
     ds = copy.deepcopy(ds)
     loaders = [t for t in ds.get('pipeline', [])
-               if 'LoadAnnotations' in str(t.get('type', ''))]
+               if str(t.get('type', '')).split('.')[-1] in (
+                   'LoadAnnotations', 'LoadMappedAnnotations')]
     if not loaders:
         raise SystemExit(f'{key}.pipeline has no LoadAnnotations: it is not '
                          'a labelled set')

@@ -5,6 +5,9 @@ side, exactly as the training-time SemiVisualizationHook draws them.
 
   python tools/visualize_semi.py CONFIG CHECKPOINT --out vis/ \
       [--batches 2] [--max-images 4] [--iter N] [--cfg-options k=v ...]
+  # domain adaptation: target entropy and predictions before and after
+  python tools/visualize_semi.py configs/advent/...advent.py ADVENT.pth \
+      --before SOURCE_ONLY.pth --out vis/
 
 The method runs its own loss() on batches of the training dataloader (same
 pipelines, same code path); ``--iter`` sets the iteration that ramp-ups and
@@ -28,6 +31,11 @@ def parse_args(argv=None):
                    help='training iteration for ramp-ups (default: the '
                    "checkpoint's)")
     p.add_argument('--cfg-options', nargs='+', metavar='KEY=VALUE')
+    p.add_argument('--before', default=None,
+                   help='domain adaptation: a checkpoint of the model before '
+                   'adaptation (e.g. source-only, a plain mmseg segmentor); '
+                   'its target predictions and entropy are drawn next to '
+                   "the adapted model's")
     args = p.parse_args(argv)
     bad = [o for o in args.cfg_options or [] if '=' not in o]
     if bad:
@@ -57,6 +65,17 @@ def main(argv=None):
         raise SystemExit(f'{type(model).__name__} is not a semi-supervised '
                          'segmentor (no record_vis)')
     ckpt = load_checkpoint(model, args.checkpoint, map_location='cpu')
+    before = None
+    if args.before:
+        import copy
+        if 'target' not in getattr(model, 'train_branches', ()):
+            raise SystemExit('--before compares target predictions: it needs '
+                             f'a domain-adaptation config, not '
+                             f'{type(model).__name__}')
+        before = copy.deepcopy(model.predict_model())
+        load_checkpoint(before, args.before, map_location='cpu',
+                        revise_keys=[(r'^segmentor\.', '')])
+        before.eval()
     it = args.iter if args.iter is not None else ckpt.get('meta', {}).get(
         'iter', 0)
     MessageHub.get_current_instance().update_info('iter', it)
@@ -80,8 +99,18 @@ def main(argv=None):
             raise SystemExit(
                 f'at iteration {it} {type(model).__name__} skips the '
                 'unlabelled images (supervised warm-up); pass a later --iter')
-        grid = render_panels(model.vis_data, palette, mean, std,
-                             args.max_images)
+        vis = model.vis_data
+        if before is not None:
+            from semiseg_mm.models.losses.uda import entropy_map
+            from semiseg_mm.models.utils import full_res_logits
+            with torch.no_grad():
+                probs = full_res_logits(before,
+                                        data['inputs']['target']).softmax(1)
+            vis = dict(image=vis['image'],
+                       before_target_probs=probs,
+                       before_target_entropy=entropy_map(probs).sum(1),
+                       **{k: v for k, v in vis.items() if k != 'image'})
+        grid = render_panels(vis, palette, mean, std, args.max_images)
         path = osp.join(args.out, f'semi_batch{b}.png')
         cv2.imwrite(path, cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
         written += 1

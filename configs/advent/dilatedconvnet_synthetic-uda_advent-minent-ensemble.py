@@ -1,6 +1,7 @@
 # "AdvEnt + MinEnt" on the synthetic domain pair: ADVENT's best result is a
-# test-time ensemble, the mean (weights 0.5 / 0.5) of the softmax outputs of
-# an AdvEnt and a MinEnt model, each trained with its own config. Train
+# test-time ensemble of an AdvEnt and a MinEnt model, each trained with its
+# own config; like the official eval_UDA.py it averages their main-head
+# logits with weights 0.5 / 0.5 (combine='logits'). Train
 # both, then evaluate without a checkpoint argument (each member loads its
 # own):
 #   python tools/train.py configs/advent/dilatedconvnet_synthetic-uda_advent.py
@@ -17,6 +18,7 @@ model = dict(
     _delete_=True,
     type='EnsembleSegmentor',
     data_preprocessor=segmentor.data_preprocessor,
+    combine='logits',
     members=[
         dict(
             model=segmentor,

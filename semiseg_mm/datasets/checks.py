@@ -104,8 +104,13 @@ def file_header(path: str) -> Tuple[Optional[Tuple[int, int, str]],
     return (info, None) if why is None else (None, why)
 
 
-def _sample_paths(infos: Iterable[dict]) -> List[Tuple[str, Optional[str]]]:
-    return [(d['img_path'], d.get('seg_map_path')) for d in infos]
+def _sample_paths(
+        infos: Iterable[dict]) -> List[Tuple[str, Optional[str], Optional[int]]]:
+    """(image, mask, the mask's label channel) of each info; the channel is
+    set for multi-channel masks that hold the class id in one channel
+    (SYNTHIA)."""
+    return [(d['img_path'], d.get('seg_map_path'), d.get('label_channel'))
+            for d in infos]
 
 
 def _map(fn, items: Sequence, workers: int) -> List:
@@ -121,7 +126,8 @@ def _check_pair(pair: Tuple[Optional[str],
                              Optional[str]]) -> List[Tuple[str, str]]:
     """Quick-check problems of one (image, mask) pair; a ``None`` path is
     not checked."""
-    img_path, seg_path = pair
+    img_path, seg_path, *rest = pair
+    channel = rest[0] if rest else None
     problems = []
     img = None
     if img_path is not None:
@@ -134,7 +140,7 @@ def _check_pair(pair: Tuple[Optional[str],
     if why:
         problems.append(('unreadable mask(s)', f'{seg_path}: {why}'))
         return problems
-    if seg[2] not in SINGLE_CHANNEL_MODES:
+    if channel is None and seg[2] not in SINGLE_CHANNEL_MODES:
         problems.append(('mask(s) with several channels',
                          f'{seg_path}: mode {seg[2]}'))
     if img is not None and img[:2] != seg[:2]:
@@ -154,7 +160,7 @@ def quick_check(name: str, infos: Sequence[dict],
     report = ScanReport(
         name,
         images=len(pairs),
-        masks=sum(seg is not None for _, seg in pairs))
+        masks=sum(p[1] is not None for p in pairs))
     for problems in _map(_check_pair, pairs, workers):
         for kind, what in problems:
             report.add(kind, what)
@@ -163,10 +169,18 @@ def quick_check(name: str, infos: Sequence[dict],
 
 
 def loaded_label_values(values: np.ndarray, reduce_zero_label: bool,
-                        label_map: Optional[dict]) -> np.ndarray:
+                        label_map: Optional[dict],
+                        id_map: Optional[str] = None) -> np.ndarray:
     """The values mmseg's ``LoadAnnotations`` turns the file values
-    ``values`` into (``label_map`` first, then ``reduce_zero_label``)."""
+    ``values`` into (``label_map`` first, then ``reduce_zero_label``);
+    with ``id_map`` as ``LoadMappedAnnotations`` does (the raw-id table
+    first; values beyond it are returned as -1)."""
     out = np.asarray(values, dtype=np.int64).copy()
+    if id_map:
+        from .uda_datasets import label_lut
+        lut = label_lut(id_map).astype(np.int64)
+        inside = (out >= 0) & (out < len(lut))
+        out = np.where(inside, lut[np.clip(out, 0, len(lut) - 1)], -1)
     if label_map:
         src = out.copy()
         for old, new in label_map.items():
@@ -191,10 +205,14 @@ class LabelRule:
     ignore_index: int = 255
     reduce_zero_label: bool = False
     label_map: Optional[dict] = None
+    #: raw-id mapping of ``LoadMappedAnnotations`` (``GTA5Dataset``, ...)
+    id_map: Optional[str] = None
+    #: channel (RGB order) of multi-channel masks that holds the id
+    label_channel: Optional[int] = None
 
     def bad_values(self, file_values: np.ndarray) -> List[int]:
         loaded = loaded_label_values(file_values, self.reduce_zero_label,
-                                     self.label_map)
+                                     self.label_map, self.id_map)
         return sorted({
             int(v)
             for v in loaded
@@ -205,8 +223,8 @@ class LabelRule:
 def _scan_pair(args) -> List[Tuple[str, str]]:
     """Full-scan problems of one (image, mask) pair: the quick checks, then
     (for files that pass them) decoding and the mask values."""
-    (img_path, seg_path), rule, images = args
-    problems = _check_pair((img_path if images else None, seg_path))
+    (img_path, seg_path, channel), rule, images = args
+    problems = _check_pair((img_path if images else None, seg_path, channel))
     if problems:
         return problems
     import cv2
@@ -221,8 +239,15 @@ def _scan_pair(args) -> List[Tuple[str, str]]:
     if seg_path is None:
         return problems
     try:
-        with Image.open(seg_path) as m:
-            seg = np.asarray(m)
+        if rule.label_channel is None:
+            with Image.open(seg_path) as m:
+                seg = np.asarray(m)
+        else:  # the id in one channel of a (16-bit) colour image
+            seg = cv2.imread(seg_path, cv2.IMREAD_UNCHANGED)
+            if seg is None or seg.ndim != 3:
+                raise ValueError('expected a multi-channel label image, got '
+                                 f'{None if seg is None else seg.shape}')
+            seg = seg[..., seg.shape[-1] - 1 - rule.label_channel]
     except Exception as e:
         problems.append(('mask(s) that do not decode', f'{seg_path}: {e}'))
         return problems
@@ -256,7 +281,7 @@ def full_scan(name: str,
     report = ScanReport(
         name,
         images=len(pairs) if images else 0,
-        masks=sum(seg is not None for _, seg in pairs))
+        masks=sum(p[1] is not None for p in pairs))
     for problems in _map(_scan_pair, [(p, rule, images) for p in pairs],
                          workers):
         for kind, what in problems:
@@ -272,7 +297,9 @@ def label_rule(dataset) -> LabelRule:
         num_classes=len(dataset.metainfo['classes']),
         ignore_index=getattr(dataset, 'ignore_index', 255),
         reduce_zero_label=bool(getattr(dataset, 'reduce_zero_label', False)),
-        label_map=getattr(dataset, 'label_map', None))
+        label_map=getattr(dataset, 'label_map', None),
+        id_map=getattr(dataset, 'id_map', None) or None,
+        label_channel=getattr(dataset, 'label_channel', None))
 
 
 def leaf_datasets(dataset, name: str = 'dataset') -> List[Tuple[str, object]]:

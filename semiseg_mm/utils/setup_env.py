@@ -25,6 +25,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
 
     import semiseg_mm.datasets  # noqa: F401
     import semiseg_mm.engine  # noqa: F401
+    import semiseg_mm.evaluation  # noqa: F401
     import semiseg_mm.models  # noqa: F401
     import semiseg_mm.visualization  # noqa: F401
 

@@ -25,8 +25,7 @@ import argparse
 import os.path as osp
 import sys
 
-import torch
-
+# torch and semiseg_mm are imported once the arguments are parsed
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -60,9 +59,10 @@ def _import_official(advent_root: str, adaptsegnet_root: str):
                 AdaptSegNetD=mod.FCDiscriminator)
 
 
-def _copy_convs(src: torch.nn.Module, dst: torch.nn.Module) -> None:
+def _copy_convs(src, dst) -> None:
     """Copy the five convs of an official discriminator into ours, in
     order."""
+    import torch
     convs_src = [m for m in src.modules() if isinstance(m, torch.nn.Conv2d)]
     convs_dst = [m for m in dst.modules() if isinstance(m, torch.nn.Conv2d)]
     assert len(convs_src) == len(convs_dst) == 5
@@ -82,6 +82,7 @@ def _cpu_bce(bce_loss, d_out, label):
 
 def main(argv=None):
     args = parse_args(argv)
+    import torch
     off = _import_official(args.advent, args.adaptsegnet)
     from semiseg_mm.models.discriminators import FCDiscriminator
     from semiseg_mm.models.losses.uda import (AdversarialLoss, entropy_map,

@@ -26,6 +26,14 @@ def softmax_probs(logits: Tensor) -> Tensor:
     return logits.softmax(dim=1)
 
 
+def raw_logits(logits: Tensor) -> Tensor:
+    return logits
+
+
+#: EnsembleSegmentor(combine=...): what each member contributes
+COMBINE = {'softmax': softmax_probs, 'logits': raw_logits}
+
+
 def _metas(inputs: Tensor, data_samples: Optional[SampleList]) -> List[dict]:
     if data_samples is not None:
         return [s.metainfo for s in data_samples]
@@ -117,7 +125,8 @@ def select_sub_model(state_dict: dict, prefix: Optional[str],
 
 @MODELS.register_module()
 class EnsembleSegmentor(BaseSegmentor):
-    """Predict with the weighted mean of N segmentors' softmax outputs.
+    """Predict with the weighted mean of N segmentors' softmax outputs (or
+    logits).
 
     Args:
         members: one dict per model: ``model`` (an mmseg segmentor config),
@@ -128,6 +137,9 @@ class EnsembleSegmentor(BaseSegmentor):
             (default 1; weights are normalised to sum 1).
         data_preprocessor: ``SegDataPreProcessor`` config (the members'
             own preprocessors are not used).
+        combine: what is averaged: ``'softmax'`` probabilities (default)
+            or raw ``'logits'`` (upsampled to the input), as ADVENT's
+            official ``eval_UDA.py`` averages its AdvEnt and MinEnt models.
 
     Evaluation only: ``tools/test.py CONFIG`` needs no checkpoint argument
     (each member loads its own when built); ``loss()`` refuses.
@@ -136,9 +148,15 @@ class EnsembleSegmentor(BaseSegmentor):
     def __init__(self,
                  members: Sequence[dict],
                  data_preprocessor: Optional[dict] = None,
+                 combine: str = 'softmax',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if combine not in COMBINE:
+            raise ValueError(f'EnsembleSegmentor: combine must be one of '
+                             f'{tuple(COMBINE)}, got {combine!r}')
+        self.combine = combine
+        self.to_prediction = COMBINE[combine]
         if not members:
             raise ValueError('EnsembleSegmentor: members is empty')
         models, weights = [], []
@@ -204,18 +222,19 @@ class EnsembleSegmentor(BaseSegmentor):
     def encode_decode(self, inputs: Tensor,
                       batch_data_samples: SampleList) -> Tensor:
         return ensemble_encode_decode(self.members, self.weights, inputs,
-                                      batch_data_samples)
+                                      batch_data_samples, self.to_prediction)
 
     def predict(self,
                 inputs: Tensor,
                 data_samples: Optional[SampleList] = None) -> SampleList:
         return ensemble_predict(self.members, self.weights, inputs,
-                                data_samples)
+                                data_samples, self.to_prediction)
 
     def _forward(self,
                  inputs: Tensor,
                  data_samples: Optional[SampleList] = None) -> Tensor:
-        return ensemble_forward(self.members, self.weights, inputs)
+        return ensemble_forward(self.members, self.weights, inputs,
+                                self.to_prediction)
 
     def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
         raise RuntimeError(

@@ -1,0 +1,4 @@
+"""Evaluation metrics."""
+from .metrics import ClassSubsetIoUMetric
+
+__all__ = ['ClassSubsetIoUMetric']
