@@ -26,11 +26,23 @@ COLLECTIONS = {
                  'baseline)', 'https://arxiv.org/abs/2208.09910'),
     'gct': ('GCT', 'Guided Collaborative Training for Pixel-wise '
             'Semi-supervised Learning', 'https://arxiv.org/abs/2008.05258'),
+    'adaptsegnet': ('AdaptSegNet', 'Learning to Adapt Structured Output '
+                    'Space for Semantic Segmentation',
+                    'https://arxiv.org/abs/1802.10349'),
+    'advent': ('ADVENT', 'ADVENT: Adversarial Entropy Minimization for '
+               'Domain Adaptation in Semantic Segmentation',
+               'https://arxiv.org/abs/1811.12833'),
 }
 
 
 def dataset_name(cfg) -> str:
     text = cfg.pretty_text
+    if 'GTA5Dataset' in text:
+        return 'GTA5 -> Cityscapes'
+    if 'SynthiaDataset' in text:
+        return 'SYNTHIA -> Cityscapes'
+    if 'synthetic_uda' in text:
+        return 'Synthetic domain pair'
     if 'Cityscapes' in text:
         return 'Cityscapes'
     if 'PascalVOC' in text:
@@ -40,6 +52,8 @@ def dataset_name(cfg) -> str:
 
 def architecture(cfg) -> list:
     model = cfg.model
+    if model.get('members'):  # an ensemble: its first member's network
+        model = model.members[0].model
     seg = model.get('segmentor', model)
     parts = [seg.backbone.type]
     if 'depth' in seg.backbone:
@@ -54,12 +68,11 @@ def entry(method: str, path: str, old: dict) -> dict:
     rel = osp.relpath(path, REPO)
     name = osp.splitext(osp.basename(path))[0]
     loader = cfg.train_dataloader
-    meta = {
-        'Training Data': dataset_name(cfg),
-        'Batch Size': loader.batch_size,
-        'Iterations': cfg.train_cfg.max_iters,
-        'Architecture': architecture(cfg),
-    }
+    meta = {'Training Data': dataset_name(cfg)}
+    if loader is not None:  # ensembles only evaluate
+        meta['Batch Size'] = loader.batch_size
+        meta['Iterations'] = cfg.train_cfg.max_iters
+    meta['Architecture'] = architecture(cfg)
     out = {
         'Name': f'{method}_{name}',
         'In Collection': COLLECTIONS[method][0],
