@@ -4,6 +4,7 @@ against hand-computed values, config errors, and the synthetic configs
 through the runner (train, evaluate on the target, resume exactly, two
 processes)."""
 import copy
+import os
 import os.path as osp
 
 import pytest
@@ -481,3 +482,22 @@ def test_benchmark_tool_end_to_end(uda_root, tmp_path):
     assert (tmp_path / 'advent_seed0' / 'result.json').is_file()
     assert (tmp_path / 'minent_seed0' / 'result.json').is_file()
     assert 'gap closed (paired by seed)' in r.stdout
+
+
+@pytest.mark.parametrize('path', [ADVENT_CFG, MINENT_CFG])
+def test_speed_tool_has_a_reference_for_uda(path, uda_root, tmp_path):
+    """tools/benchmark.py compares a UDA iteration with the bare passes of
+    its networks (segmentor over both domains, discriminators on both)."""
+    from semiseg_mm.benchmark.speed import REFERENCES, measure
+    assert {'AdaptSegNet', 'AdvEnt', 'FeatureAdversarial',
+            'MinEnt'} <= set(REFERENCES)
+    data = tmp_path / 'data'
+    data.mkdir()
+    os.symlink(uda_root, data / 'synthetic_uda')
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        res = measure(path, iters=1, warmup=1)
+    finally:
+        os.chdir(cwd)
+    assert res['overhead'] > 0 and res['iter_s'] > 0

@@ -116,6 +116,45 @@ def _gct(model, data) -> None:
         detector(x, p).square().mean().backward()
 
 
+@register_reference('AdaptSegNet', 'AdvEnt', 'FeatureAdversarial', 'MinEnt')
+def _uda(model, data) -> None:
+    """Segmentor step: the segmentor forward+backward over the source and
+    the target images (every level the method uses), with each
+    discriminator's forward on the target maps and the backward through
+    it; discriminator step: each discriminator forward+backward on the
+    detached source and target maps. MinEnt: the segmentor passes only."""
+    from semiseg_mm.models.utils.forward import PartOutputs, forward_parts
+    inputs = data['inputs']
+    seg = model.segmentor_module()
+    levels = tuple(dict.fromkeys(('decode', *model.needed_levels())))
+    out = forward_parts(seg, [inputs['source'], inputs['target']],
+                        levels=levels,
+                        with_decoder_feats=model.needs_decoder_feats,
+                        concat=model.joint)
+    loss = 0
+    for logits in out.logits.values():
+        lg = logits[0]
+        target = torch.randint(0, lg.shape[1], (lg.shape[0], ) +
+                               lg.shape[2:])
+        loss = loss + F.cross_entropy(lg, target) + logits[1].mean()
+    discriminators = getattr(model, 'discriminators', None)
+    maps = []
+    if discriminators is not None:
+        feats = out.decoder_feats or [None, None]
+        parts = [PartOutputs({}, {}, decoder_feats=[f]) for f in feats]
+        d = unwrap(discriminators)
+        for level in d:
+            pair = [model.discriminator_input(
+                level, out.logits[level][i].softmax(1), parts[i])
+                for i in (0, 1)]
+            loss = loss + d[level](pair[1]).mean()
+            maps.append((level, [m.detach() for m in pair]))
+    loss.backward()
+    if maps:
+        d_loss = sum(d[level](m).mean() for level, pair in maps for m in pair)
+        d_loss.backward()
+
+
 def _peak_bytes() -> int:
     if torch.cuda.is_available():
         return torch.cuda.max_memory_allocated()
