@@ -130,12 +130,7 @@ def _test(cfg_path: str, run_dir: str, split: str, test_script: str) -> float:
         with open(log_path) as f:
             raise RuntimeError(f'ensemble test failed ({log_path}):\n'
                                f'{f.read()[-3000:]}')
-    logs = [
-        osp.join(root, f) for root, _, files in os.walk(out) for f in files
-        if f.endswith('.json') and f[:-5] == osp.basename(root)
-    ]
-    with open(max(logs, key=osp.getmtime)) as f:
-        return float(json.load(f)['mIoU'])
+    return le.read_test_miou(out)
 
 
 def run_ensemble(ens: EnsembleEntry, seed: int, config_root: str,

@@ -299,7 +299,12 @@ def evaluate_test_split(run_dir: str, cfg_path: str, work_dir: str,
             tail = f.read()[-3000:]
         raise RuntimeError(f'testing {ckpt} failed (log: {log_path}):\n'
                            f'{tail}')
-    # MMEngine writes the test metrics to <out>/<stamp>/<stamp>.json
+    return read_test_miou(out)
+
+
+def read_test_miou(out: str) -> float:
+    """``mIoU`` of the newest ``tools/test.py --work-dir out`` run (MMEngine
+    writes the test metrics to ``<out>/<stamp>/<stamp>.json``)."""
     logs = [
         osp.join(root, f) for root, _, files in os.walk(out) for f in files
         if f.endswith('.json') and f[:-5] == osp.basename(root)

@@ -126,9 +126,8 @@ def _uda(model, data) -> None:
     from semiseg_mm.models.utils.forward import PartOutputs, forward_parts
     inputs = data['inputs']
     seg = model.segmentor_module()
-    levels = tuple(dict.fromkeys(('decode', *model.needed_levels())))
     out = forward_parts(seg, [inputs['source'], inputs['target']],
-                        levels=levels,
+                        levels=model.used_levels(),
                         with_decoder_feats=model.needs_decoder_feats,
                         concat=model.joint)
     loss = 0

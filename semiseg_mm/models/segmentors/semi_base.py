@@ -69,6 +69,8 @@ class SemiBaseSegmentor(BaseSegmentor):
                                         'rampup')
     #: the two-source dataset the batch comes from (error messages)
     dataset_hint = 'SemiDataset'
+    #: the config key holding the method's hyperparameters (messages)
+    train_cfg_name = 'semi_train_cfg'
 
     def __init__(self,
                  segmentor: Union[dict, ConfigDict],
@@ -125,12 +127,13 @@ class SemiBaseSegmentor(BaseSegmentor):
 
     @classmethod
     def check_train_keys(cls, cfg: dict) -> None:
-        """Refuse ``semi_train_cfg`` keys not in :attr:`semi_train_keys`."""
+        """Refuse :attr:`train_cfg_name` keys not in
+        :attr:`semi_train_keys`."""
         unknown = sorted(set(cfg) - set(cls.semi_train_keys))
         if unknown:
             raise ValueError(
-                f'{cls.__name__}: unknown semi_train_cfg key(s) {unknown}'
-                f'{cls.unknown_keys_hint(unknown)}; known: '
+                f'{cls.__name__}: unknown {cls.train_cfg_name} key(s) '
+                f'{unknown}{cls.unknown_keys_hint(unknown)}; known: '
                 f'{sorted(cls.semi_train_keys)}')
 
     @classmethod

@@ -65,6 +65,7 @@ class UDABaseSegmentor(SemiBaseSegmentor):
     """
     train_branches = ('source', 'target')
     dataset_hint = 'UDADataset'
+    train_cfg_name = 'uda_cfg'
     semi_train_keys: Tuple[str, ...] = ('class_prior', 'joint_forward')
     #: the sub-model everything trains and predicts with
     segmentor_name = 'segmentor'
@@ -90,13 +91,6 @@ class UDABaseSegmentor(SemiBaseSegmentor):
     # ------------------------------------------------------------------ #
     # configuration
     # ------------------------------------------------------------------ #
-    @classmethod
-    def check_train_keys(cls, cfg: dict) -> None:
-        unknown = sorted(set(cfg) - set(cls.semi_train_keys))
-        if unknown:
-            raise ValueError(f'{cls.__name__}: unknown uda_cfg key(s) '
-                             f'{unknown}; known: {sorted(cls.semi_train_keys)}')
-
     def build_sub_models(self, segmentor: dict) -> Tuple[str, ...]:
         setattr(self, self.segmentor_name,
                 MODELS.build(copy.deepcopy(segmentor)))
@@ -165,6 +159,10 @@ class UDABaseSegmentor(SemiBaseSegmentor):
         besides the main one."""
         return ('decode', )
 
+    def used_levels(self) -> Tuple[str, ...]:
+        """The main level and :meth:`needed_levels`, each once."""
+        return tuple(dict.fromkeys(('decode', *self.needed_levels())))
+
     def forward_domains(self, multi_inputs: Dict[str, Tensor],
                         multi_data_samples: Dict[str, SampleList],
                         with_decoder_feats: bool = False
@@ -174,15 +172,10 @@ class UDABaseSegmentor(SemiBaseSegmentor):
         resolution, through the segmentor's DDP wrapper if it has one."""
         x_s, s_s = multi_inputs['source'], multi_data_samples['source']
         x_t = multi_inputs['target']
-        levels = tuple(dict.fromkeys(('decode', *self.needed_levels())))
-
-        def run(model):
-            out = forward_parts(
-                model, [x_s, x_t], s_s, levels=levels,
-                with_decoder_feats=with_decoder_feats, concat=self.joint)
-            return out
-
-        out = call_through_wrapper(getattr(self, self.segmentor_name), run)
+        out = call_through_wrapper(
+            getattr(self, self.segmentor_name), forward_parts, [x_s, x_t],
+            s_s, levels=self.used_levels(),
+            with_decoder_feats=with_decoder_feats, concat=self.joint)
         feats = out.decoder_feats or [None, None]
         src = PartOutputs(out.losses,
                           {lv: v[0:1] for lv, v in out.logits.items()},
