@@ -447,7 +447,7 @@ def test_benchmark_rows_build_and_pair_by_seed(tmp_path):
     from semiseg_mm.benchmark import label_efficiency as le
     from semiseg_mm.utils.config import config_root
     assert da.default_keys() == ['source_only', 'adaptsegnet', 'minent',
-                                 'advent', 'target_supervised']
+                                 'advent', 'dacs', 'target_supervised']
     for e in da.ENTRIES.values():
         cfg = le.make_run_config(e, 1, config_root(), 10, str(tmp_path))
         assert cfg.randomness.seed == 1 and cfg.train_cfg.max_iters == 10
@@ -484,13 +484,16 @@ def test_benchmark_tool_end_to_end(uda_root, tmp_path):
     assert 'gap closed (paired by seed)' in r.stdout
 
 
-@pytest.mark.parametrize('path', [ADVENT_CFG, MINENT_CFG])
+@pytest.mark.parametrize('path', [
+    ADVENT_CFG, MINENT_CFG,
+    cfg_path('dacs/dilatedconvnet_synthetic-uda_dacs.py')
+])
 def test_speed_tool_has_a_reference_for_uda(path, uda_root, tmp_path):
     """tools/benchmark.py compares a UDA iteration with the bare passes of
     its networks (segmentor over both domains, discriminators on both)."""
     from semiseg_mm.benchmark.speed import REFERENCES, measure
-    assert {'AdaptSegNet', 'AdvEnt', 'FeatureAdversarial',
-            'MinEnt'} <= set(REFERENCES)
+    assert {'AdaptSegNet', 'AdvEnt', 'FeatureAdversarial', 'MinEnt',
+            'DACS'} <= set(REFERENCES)
     data = tmp_path / 'data'
     data.mkdir()
     os.symlink(uda_root, data / 'synthetic_uda')

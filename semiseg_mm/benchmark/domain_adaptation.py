@@ -4,7 +4,8 @@ The same machinery as the label-efficiency benchmark
 (:mod:`.label_efficiency`: one concrete config per row and seed, trained in
 a single-threaded subprocess, cached by its config digest, validated on the
 target val split and tested on the target test split), with its own rows:
-source-only (the lower bound), every adaptation method, and
+source-only (the lower bound), every adaptation method (adversarial,
+entropy-based and DACS self-training), and
 target-supervised (the upper bound); "gap closed" is
 ``(method - source-only) / (target-supervised - source-only)``. The AdvEnt +
 MinEnt ensemble is evaluated from the two trained rows of the same seed
@@ -91,6 +92,12 @@ register(
         name='AdvEnt',
         config='advent/dilatedconvnet_synthetic-uda_advent.py',
         cost=2.0))
+register(
+    le.Entry(
+        key='dacs',
+        name='DACS (self-training)',
+        config='dacs/dilatedconvnet_synthetic-uda_dacs.py',
+        cost=1.6))
 register(
     le.Entry(
         key='target_supervised',

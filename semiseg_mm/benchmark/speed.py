@@ -154,6 +154,28 @@ def _uda(model, data) -> None:
         d_loss.backward()
 
 
+@register_reference('DACS')
+def _dacs(model, data) -> None:
+    """The teacher's forward (no gradients) on the target images, and the
+    segmentor's forward+backward over the source and the (mixed) target
+    images at every level it trains."""
+    from semiseg_mm.models.utils import full_res_logits
+    from semiseg_mm.models.utils.forward import forward_parts
+    inputs = data['inputs']
+    with torch.no_grad():
+        full_res_logits(model.teacher, inputs['target'])
+    out = forward_parts(model.segmentor_module(),
+                        [inputs['source'], inputs['target']],
+                        levels=model.used_levels(), concat=model.joint)
+    loss = 0
+    for logits in out.logits.values():
+        for lg in logits:
+            target = torch.randint(0, lg.shape[1], (lg.shape[0], ) +
+                                   lg.shape[2:])
+            loss = loss + F.cross_entropy(lg, target)
+    loss.backward()
+
+
 def _peak_bytes() -> int:
     if torch.cuda.is_available():
         return torch.cuda.max_memory_allocated()

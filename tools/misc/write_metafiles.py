@@ -32,6 +32,8 @@ COLLECTIONS = {
     'advent': ('ADVENT', 'ADVENT: Adversarial Entropy Minimization for '
                'Domain Adaptation in Semantic Segmentation',
                'https://arxiv.org/abs/1811.12833'),
+    'dacs': ('DACS', 'DACS: Domain Adaptation via Cross-domain Mixed '
+             'Sampling', 'https://arxiv.org/abs/2007.08702'),
 }
 
 

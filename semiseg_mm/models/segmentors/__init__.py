@@ -1,5 +1,6 @@
 from .adversarial import (AdaptSegNet, AdversarialUDASegmentor, AdvEnt,
                           FeatureAdversarial)
+from .dacs import DACS
 from .ensemble import EnsembleSegmentor
 from .fixmatch import FixMatch
 from .gct import GCT
@@ -13,5 +14,5 @@ __all__ = [
     'SemiBaseSegmentor', 'MeanTeacher', 'FixMatch', 'GCT',
     'EnsembleSegmentor', 'MultiOptimMixin', 'OptimStep', 'UDABaseSegmentor',
     'AdversarialUDASegmentor', 'AdaptSegNet', 'AdvEnt', 'FeatureAdversarial',
-    'MinEnt'
+    'MinEnt', 'DACS'
 ]

@@ -16,13 +16,18 @@ Its ``loss()`` is a short template (:meth:`UDABaseSegmentor.segmenter_losses`):
    resolution; the source images also give mmseg's own losses of every
    head (their ``loss_weight``, e.g. 0.1 for the auxiliary head, is
    AdaptSegNet's lambda_seg);
+   (:meth:`student_target_inputs` may first replace the target images
+   the segmentor sees: DACS's source-target mixes);
 2. :meth:`target_losses`, the method's hook: MinEnt's entropy, the
-   adversarial terms of AdaptSegNet/AdvEnt;
+   adversarial terms of AdaptSegNet/AdvEnt, DACS's pseudo-label CE;
 3. the optional class-ratio prior on the target predictions
    (``uda_cfg.class_prior``, every method).
 
 Methods with discriminators add a second optimiser step
-(:class:`~.adversarial.AdversarialUDASegmentor`). Prediction uses the
+(:class:`~.adversarial.AdversarialUDASegmentor`); self-training methods set
+:attr:`UDABaseSegmentor.uses_teacher` and get an EMA ``teacher`` copy of the
+segmentor (updated by ``EMATeacherHook(student='segmentor')``) and a
+``pseudo_label_filter``. Prediction uses the
 segmentor (its main head), so checkpoints evaluate on the target val set
 like any mmseg model, and a plain mmseg checkpoint (ImageNet-initialised
 or source-only) loads into ``segmentor``.
@@ -60,8 +65,12 @@ class UDABaseSegmentor(SemiBaseSegmentor):
             run through the network separately, as the official codes do,
             so BatchNorm never mixes the domains; ``True`` runs them as one
             batch when their sizes agree).
-        semi_test_cfg: ``predict_on`` (``'segmentor'``).
+        semi_test_cfg: ``predict_on`` (``'segmentor'``, or ``'teacher'``
+            for methods with a teacher).
         data_preprocessor: ``mmdet.MultiBranchDataPreprocessor``.
+        pseudo_label_filter: for methods with a teacher, which
+            pseudo-labelled target pixels count (a registered
+            ``PseudoLabelFilter`` config); refused by the others.
     """
     train_branches = ('source', 'target')
     dataset_hint = 'UDADataset'
@@ -69,20 +78,30 @@ class UDABaseSegmentor(SemiBaseSegmentor):
     semi_train_keys: Tuple[str, ...] = ('class_prior', 'joint_forward')
     #: the sub-model everything trains and predicts with
     segmentor_name = 'segmentor'
+    #: whether the method learns from an EMA teacher (a ``teacher`` copy
+    #: of the segmentor)
+    uses_teacher = False
 
     def __init__(self,
                  segmentor: dict,
                  uda_cfg: Optional[dict] = None,
                  semi_test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 pseudo_label_filter: Optional[dict] = None) -> None:
+        if pseudo_label_filter is not None and not self.uses_teacher:
+            raise ValueError(
+                f'{type(self).__name__} learns from no pseudo-labels: '
+                'remove model.pseudo_label_filter (self-training methods '
+                'such as DACS take one)')
         super().__init__(
             segmentor,
             semi_train_cfg=uda_cfg,
             semi_test_cfg=semi_test_cfg,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg,
-            with_teacher=False)
+            with_teacher=self.uses_teacher,
+            pseudo_label_filter=pseudo_label_filter)
         self.uda_cfg = self.semi_train_cfg
         self.joint = bool(self.uda_cfg.get('joint_forward', False))
         self.levels = tuple(output_heads(self.segmentor))
@@ -94,7 +113,10 @@ class UDABaseSegmentor(SemiBaseSegmentor):
     def build_sub_models(self, segmentor: dict) -> Tuple[str, ...]:
         setattr(self, self.segmentor_name,
                 MODELS.build(copy.deepcopy(segmentor)))
-        return (self.segmentor_name, )
+        if not self.with_teacher:
+            return (self.segmentor_name, )
+        self.teacher = MODELS.build(copy.deepcopy(segmentor))
+        return (self.segmentor_name, 'teacher')
 
     def default_predict_on(self) -> str:
         return self.segmentor_name
@@ -197,6 +219,7 @@ class UDABaseSegmentor(SemiBaseSegmentor):
     def segmenter_losses(self, batch: dict, carry: dict) -> dict:
         inputs, samples = batch['inputs'], batch['data_samples']
         self.check_batch(inputs, samples)
+        inputs = self.student_target_inputs(inputs, samples, carry)
         src, tgt = self.forward_domains(
             inputs, samples, with_decoder_feats=self.needs_decoder_feats)
         x_t = inputs['target']
@@ -211,13 +234,24 @@ class UDABaseSegmentor(SemiBaseSegmentor):
                                        self.source_class_ratio,
                                        self.prior['mu'], valid_t)
         if self.vis_request:
-            self.record_vis(
+            vis = dict(
                 image=x_t,
                 target_probs=probs_t['decode'],
                 target_entropy=entropy_map(probs_t['decode']).sum(1),
                 source_image=inputs['source'],
                 source_logits=src.logits['decode'][0])
+            vis.update(carry.get('vis', {}))
+            self.record_vis(**vis)
         return losses
+
+    def student_target_inputs(self, inputs: Dict[str, Tensor],
+                              samples: Dict[str, SampleList],
+                              carry: dict) -> Dict[str, Tensor]:
+        """The batch the segmentor trains on; a method may replace the
+        ``target`` images (same size), leaving what its
+        :meth:`target_losses` needs, and tensors to visualise under
+        ``carry['vis']``, in ``carry``. Unchanged here."""
+        return inputs
 
     #: whether target_losses needs the decode head's features
     needs_decoder_feats = False

@@ -81,3 +81,19 @@ def cutmix_batch(data_samples: Sequence,
     ref = tensors[0]
     box = cutmix_masks(data_samples, ref.shape[-2:], ref.device)
     return mix(tensors, box, roll_partner(len(ref), ref.device))
+
+
+def class_mix_masks(labels: Tensor) -> Tensor:
+    """ClassMix masks (Olsson et al., WACV 2021; DACS's ``class`` mix mask):
+    for each label map of ``labels`` (N, H, W), the pixels of a random half
+    (rounded up) of the values it holds, drawn without replacement from the
+    global torch generator. Every value present counts, the ignore index
+    included, as in DACS's ``trainUDA.py``: pasted ignore pixels keep their
+    label and are left out of the loss. Returns (N, H, W) bool."""
+    masks = []
+    for lab in labels:  # one draw per image; no loop over pixels or classes
+        values = lab.unique()
+        n = values.numel()
+        chosen = values[torch.randperm(n, device=lab.device)[:(n + 1) // 2]]
+        masks.append(torch.isin(lab, chosen))
+    return torch.stack(masks)
