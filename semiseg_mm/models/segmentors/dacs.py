@@ -20,7 +20,7 @@ the model's ``pseudo_label_filter`` (default
 pseudo-label health monitor work here as in FixMatch. The teacher is the
 segmentor's EMA (``EMATeacherHook(momentum=0.99, student='segmentor')``).
 """
-from typing import Dict
+from typing import Dict, Optional
 
 import torch
 from torch import Tensor
@@ -28,7 +28,7 @@ from torch import Tensor
 from semiseg_mm.registry import MODELS
 from ..filters import accepted_share
 from ..losses.consistency import masked_cross_entropy
-from ..utils import class_mix_masks, valid_mask
+from ..utils import class_mix_masks, iteration_generator, valid_mask
 from ..utils.forward import PartOutputs
 from ..utils.photometric import (color_jitter, from_unit_range, gaussian_blur,
                                  to_unit_range)
@@ -115,7 +115,10 @@ class DACS(UDABaseSegmentor):
         # 2. ClassMix: half the classes of each source image pasted in
         gt_s = torch.stack([s.gt_sem_seg.data.squeeze(0)
                             for s in s_s]).to(x_s.device).long()
-        mask = class_mix_masks(gt_s)
+        # every random draw of the iteration from one generator seeded by
+        # (seed, iteration, rank): a resumed run mixes as an uninterrupted one
+        gen = iteration_generator(x_s.device)
+        mask = class_mix_masks(gt_s, gen)
         ignore = self.ignore_index_of_labels()
         pasted_ignore = mask & (gt_s == ignore)
         x_mix = torch.where(mask.unsqueeze(1), x_s, x_t)
@@ -126,7 +129,7 @@ class DACS(UDABaseSegmentor):
         valid_s = valid_mask(s_s, x_s.shape[-2:], x_s.device)
         valid = torch.where(mask, valid_s, valid_t)
         # 3. the strong augmentation of the mixed image
-        x_mix = self.augment(x_mix)
+        x_mix = self.augment(x_mix, gen)
         carry['mix'] = (labels, weight, valid)
         carry['mix_stats'] = dict(share=share, pasted=mask.float().mean())
         carry['vis'] = dict(
@@ -153,7 +156,8 @@ class DACS(UDABaseSegmentor):
     # ------------------------------------------------------------------ #
     # helpers
     # ------------------------------------------------------------------ #
-    def augment(self, x: Tensor) -> Tensor:
+    def augment(self, x: Tensor,
+                generator: Optional[torch.Generator] = None) -> Tensor:
         """Colour jitter and Gaussian blur of the preprocessed (RGB)
         images, in the preprocessor's normalisation."""
         if self.strong_aug is None:
@@ -161,8 +165,10 @@ class DACS(UDABaseSegmentor):
         aug = self.strong_aug
         mean, std = self._normalisation()
         img = to_unit_range(x, mean, std)
-        img = color_jitter(img, aug['jitter_strength'], aug['jitter_prob'])
-        img = gaussian_blur(img, aug['blur_sigma'], aug['blur_prob'])
+        img = color_jitter(img, aug['jitter_strength'], aug['jitter_prob'],
+                           generator)
+        img = gaussian_blur(img, aug['blur_sigma'], aug['blur_prob'],
+                            generator)
         return from_unit_range(img, mean, std)
 
     def _normalisation(self):

@@ -2,10 +2,11 @@
 
 Methods that build their training images inside ``loss()`` (DACS mixes
 source pixels into target images, then distorts the mixed image) cannot use
-the data pipeline's transforms. These functions take a batch as the data
-preprocessor leaves it (normalised, RGB), draw their parameters per image
-from the global torch generator (seeded by the runner), and return a batch
-in the same normalisation.
+the data pipeline's transforms. :func:`to_unit_range` turns a batch as the
+data preprocessor leaves it (normalised, RGB) into pixel values / 255, the
+augmentations work there, drawing their parameters per image from
+``generator`` (the global torch generator when ``None``), and
+:func:`from_unit_range` restores the normalisation.
 
 Colour jitter follows torchvision/kornia ``ColorJitter`` (brightness,
 contrast and saturation factors in ``[1 - s, 1 + s]``, a hue rotation of up
@@ -14,7 +15,7 @@ YIQ space (a rotation of the chroma plane), not through HSV. The blur is a
 separable Gaussian with reflected borders.
 """
 import math
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -43,9 +44,20 @@ def from_unit_range(x: Tensor, mean: Sequence[float],
     return (x * 255.0 - _as_view(mean, x)) / _as_view(std, x)
 
 
-def _uniform(n: int, low: float, high: float, like: Tensor) -> Tensor:
+Gen = Optional[torch.Generator]
+
+
+def _uniform(n: int, low: float, high: float, like: Tensor,
+             generator: Gen = None) -> Tensor:
     return torch.empty(n, device=like.device,
-                       dtype=like.dtype).uniform_(low, high)
+                       dtype=like.dtype).uniform_(low, high,
+                                                  generator=generator)
+
+
+def _draw(n: int, prob: float, like: Tensor, generator: Gen = None) -> Tensor:
+    """(N, 1, 1, 1) bool: which images an augmentation applies to."""
+    return (torch.rand(n, device=like.device, generator=generator) <
+            prob).view(n, 1, 1, 1)
 
 
 def _grey(x: Tensor) -> Tensor:
@@ -68,7 +80,10 @@ def rotate_hue(x: Tensor, turns: Tensor) -> Tensor:
     return torch.einsum('nij,njhw->nihw', full, x)
 
 
-def color_jitter(x: Tensor, strength: float, prob: float = 1.0) -> Tensor:
+def color_jitter(x: Tensor,
+                 strength: float,
+                 prob: float = 1.0,
+                 generator: Gen = None) -> Tensor:
     """Brightness, contrast, saturation and hue jitter of strength
     ``strength`` on a random ``prob`` share of the images of ``x`` (values
     in [0, 1], RGB); the others are returned unchanged."""
@@ -78,18 +93,18 @@ def color_jitter(x: Tensor, strength: float, prob: float = 1.0) -> Tensor:
     n = len(x)
     s = strength
     out = x
-    b = _uniform(n, max(0.0, 1 - s), 1 + s, x).view(n, 1, 1, 1)
+    b = _uniform(n, max(0.0, 1 - s), 1 + s, x, generator).view(n, 1, 1, 1)
     out = (out * b).clamp(0, 1)
-    c = _uniform(n, max(0.0, 1 - s), 1 + s, x).view(n, 1, 1, 1)
+    c = _uniform(n, max(0.0, 1 - s), 1 + s, x, generator).view(n, 1, 1, 1)
     mean = _grey(out).mean(dim=(2, 3), keepdim=True)
     out = ((out - mean) * c + mean).clamp(0, 1)
-    sat = _uniform(n, max(0.0, 1 - s), 1 + s, x).view(n, 1, 1, 1)
+    sat = _uniform(n, max(0.0, 1 - s), 1 + s, x,
+                   generator).view(n, 1, 1, 1)
     grey = _grey(out)
     out = ((out - grey) * sat + grey).clamp(0, 1)
-    hue = _uniform(n, -min(s, 0.5), min(s, 0.5), x)
+    hue = _uniform(n, -min(s, 0.5), min(s, 0.5), x, generator)
     out = rotate_hue(out, hue).clamp(0, 1)
-    apply = (torch.rand(n, device=x.device) < prob).view(n, 1, 1, 1)
-    return torch.where(apply, out, x)
+    return torch.where(_draw(n, prob, x, generator), out, x)
 
 
 def gaussian_kernels(sigmas: Tensor, size: int) -> Tensor:
@@ -109,7 +124,8 @@ def blur_kernel_size(length: int) -> int:
 
 def gaussian_blur(x: Tensor,
                   sigma_range: Sequence[float] = (0.15, 1.15),
-                  prob: float = 1.0) -> Tensor:
+                  prob: float = 1.0,
+                  generator: Gen = None) -> Tensor:
     """Blur a random ``prob`` share of the images of ``x`` with a Gaussian of
     a sigma drawn per image from ``sigma_range`` (separable, kernels a tenth
     of the image side, reflected borders)."""
@@ -118,7 +134,7 @@ def gaussian_blur(x: Tensor,
     if not 0 < lo <= hi:
         raise ValueError(f'gaussian_blur: sigma_range must satisfy 0 < low '
                          f'<= high, got {tuple(sigma_range)}')
-    sigmas = _uniform(n, lo, hi, x)
+    sigmas = _uniform(n, lo, hi, x, generator)
     out = x.reshape(1, n * ch, h, w)
     for axis, length in ((2, h), (3, w)):
         size = min(blur_kernel_size(length), 2 * (length - 1) + 1)
@@ -131,5 +147,4 @@ def gaussian_blur(x: Tensor,
             out = F.pad(out, (pad, pad, 0, 0), mode='reflect')
             out = F.conv2d(out, k.view(n * ch, 1, 1, size), groups=n * ch)
     out = out.view(n, ch, h, w)
-    apply = (torch.rand(n, device=x.device) < prob).view(n, 1, 1, 1)
-    return torch.where(apply, out, x)
+    return torch.where(_draw(n, prob, x, generator), out, x)

@@ -83,17 +83,20 @@ def cutmix_batch(data_samples: Sequence,
     return mix(tensors, box, roll_partner(len(ref), ref.device))
 
 
-def class_mix_masks(labels: Tensor) -> Tensor:
+def class_mix_masks(labels: Tensor,
+                    generator: Optional[torch.Generator] = None) -> Tensor:
     """ClassMix masks (Olsson et al., WACV 2021; DACS's ``class`` mix mask):
     for each label map of ``labels`` (N, H, W), the pixels of a random half
-    (rounded up) of the values it holds, drawn without replacement from the
-    global torch generator. Every value present counts, the ignore index
-    included, as in DACS's ``trainUDA.py``: pasted ignore pixels keep their
-    label and are left out of the loss. Returns (N, H, W) bool."""
+    (rounded up) of the values it holds, drawn without replacement from
+    ``generator`` (the global torch generator when ``None``). Every value
+    present counts, the ignore index included, as in DACS's ``trainUDA.py``:
+    pasted ignore pixels keep their label and are left out of the loss.
+    Returns (N, H, W) bool."""
     masks = []
     for lab in labels:  # one draw per image; no loop over pixels or classes
         values = lab.unique()
         n = values.numel()
-        chosen = values[torch.randperm(n, device=lab.device)[:(n + 1) // 2]]
+        order = torch.randperm(n, device=lab.device, generator=generator)
+        chosen = values[order[:(n + 1) // 2]]
         masks.append(torch.isin(lab, chosen))
     return torch.stack(masks)
