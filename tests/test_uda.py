@@ -377,23 +377,32 @@ def test_resume_equals_uninterrupted(uda_root, tmp_path):
     assert any(not torch.equal(short[k], ref_model[k]) for k in ref_model)
 
 
-def test_dist_train_two_processes(uda_root, tmp_path):
+@pytest.mark.parametrize('path', [
+    ADVENT_CFG,
+    cfg_path('dacs/dilatedconvnet_synthetic-uda_dacs.py')
+])
+def test_dist_train_two_processes(path, uda_root, tmp_path):
     """tools/dist_train.sh ... 2 on CPU: the segmentor and the
-    discriminators (each in its own DDP) stay identical across ranks."""
+    discriminators (each in its own DDP) stay identical across ranks; DACS
+    (one DDP around segmentor and teacher) keeps both identical too, each
+    rank mixing its own images."""
     from test_gct import RANK_DUMP, dist_train
     work = tmp_path / 'dist'
-    cfg = uda_cfg(ADVENT_CFG, uda_root, str(work), 2, val=False)
+    cfg = uda_cfg(path, uda_root, str(work), 2, val=False)
     cfg.log_level = 'INFO'
     cfg.custom_imports = dict(imports=['uda_rank_dump'],
                               allow_failed_imports=False)
-    cfg.custom_hooks = [dict(type='DumpRankParams')]
+    cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+        dict(type='DumpRankParams')
+    ]
     (tmp_path / 'uda_rank_dump.py').write_text(RANK_DUMP)
     cfg_file = str(tmp_path / 'cfg.py')
     cfg.dump(cfg_file)
     dist_train(cfg_file, tmp_path)
     p0 = torch.load(work / 'params_rank0.pth')
     p1 = torch.load(work / 'params_rank1.pth')
-    assert any(k.startswith('discriminators.') for k in p0)
+    assert any(k.startswith('discriminators.' if path == ADVENT_CFG else
+                            'teacher.') for k in p0)
     for k in p0:
         assert torch.equal(p0[k], p1[k]), k
     ckpt = torch.load(work / 'iter_2.pth', map_location='cpu')
