@@ -34,6 +34,10 @@ def parse_args(argv=None):
     p.add_argument('--warmup', type=int, default=5)
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--write-docs', action='store_true')
+    p.add_argument('--block', default='speed',
+                   help='the docs/benchmarks.md block --write-docs replaces '
+                   '(speed: the semi-supervised methods, speed-uda: the '
+                   'domain-adaptation ones)')
     p.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
     p.add_argument('--out', default=None, help=argparse.SUPPRESS)
     return p.parse_args(argv)
@@ -117,7 +121,7 @@ def main(argv=None):
         with open(DOC) as f:
             doc = f.read()
         with open(DOC, 'w') as f:
-            f.write(replace_block(doc, 'speed', text))
+            f.write(replace_block(doc, args.block, text))
         print(f'wrote {DOC}')
 
 

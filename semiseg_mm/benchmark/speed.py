@@ -67,9 +67,18 @@ def _fwd_bwd(model, x: torch.Tensor) -> None:
     F.cross_entropy(logits, target).backward()
 
 
+def _head_losses(out) -> torch.Tensor:
+    return sum(v for k, v in out.losses.items() if 'loss' in k)
+
+
 @register_reference('EncoderDecoder')
 def _supervised(model, data) -> None:
-    _fwd_bwd(model, data['inputs'])
+    """Forward+backward of every head's loss (the decode head and any
+    auxiliary head)."""
+    from semiseg_mm.models.utils.forward import forward_parts
+    out = forward_parts(model, [data['inputs']], data['data_samples'],
+                        levels=())
+    _head_losses(out).backward()
 
 
 @register_reference('MeanTeacher', 'FixMatch')
@@ -122,20 +131,20 @@ def _uda(model, data) -> None:
     the target images (every level the method uses), with each
     discriminator's forward on the target maps and the backward through
     it; discriminator step: each discriminator forward+backward on the
-    detached source and target maps. MinEnt: the segmentor passes only."""
+    detached source and target maps. MinEnt: the segmentor passes only.
+    The source part gives every head's loss (auxiliary heads the method
+    does not adapt included), as in training."""
     from semiseg_mm.models.utils.forward import PartOutputs, forward_parts
     inputs = data['inputs']
     seg = model.segmentor_module()
     out = forward_parts(seg, [inputs['source'], inputs['target']],
+                        data['data_samples']['source'],
                         levels=model.used_levels(),
                         with_decoder_feats=model.needs_decoder_feats,
                         concat=model.joint)
-    loss = 0
+    loss = _head_losses(out)
     for logits in out.logits.values():
-        lg = logits[0]
-        target = torch.randint(0, lg.shape[1], (lg.shape[0], ) +
-                               lg.shape[2:])
-        loss = loss + F.cross_entropy(lg, target) + logits[1].mean()
+        loss = loss + logits[1].mean()
     discriminators = getattr(model, 'discriminators', None)
     maps = []
     if discriminators is not None:
@@ -158,7 +167,8 @@ def _uda(model, data) -> None:
 def _dacs(model, data) -> None:
     """The teacher's forward (no gradients) on the target images, and the
     segmentor's forward+backward over the source and the (mixed) target
-    images at every level it trains."""
+    images: every head's loss on the source, the main head's CE on the
+    target."""
     from semiseg_mm.models.utils import full_res_logits
     from semiseg_mm.models.utils.forward import forward_parts
     inputs = data['inputs']
@@ -166,13 +176,14 @@ def _dacs(model, data) -> None:
         full_res_logits(model.teacher, inputs['target'])
     out = forward_parts(model.segmentor_module(),
                         [inputs['source'], inputs['target']],
+                        data['data_samples']['source'],
                         levels=model.used_levels(), concat=model.joint)
-    loss = 0
+    loss = _head_losses(out)
     for logits in out.logits.values():
-        for lg in logits:
-            target = torch.randint(0, lg.shape[1], (lg.shape[0], ) +
-                                   lg.shape[2:])
-            loss = loss + F.cross_entropy(lg, target)
+        lg = logits[1]
+        target = torch.randint(0, lg.shape[1], (lg.shape[0], ) +
+                               lg.shape[2:])
+        loss = loss + F.cross_entropy(lg, target)
     loss.backward()
 
 
