@@ -11,6 +11,14 @@ from semiseg_mm.benchmark import label_efficiency as le
 from semiseg_mm.utils.config import config_root
 
 
+def test_uda_demo_preset_rows_are_domain_adaptation_rows():
+    from semiseg_mm.benchmark import domain_adaptation as da
+    rows = demo.UDA_DEMO.rows
+    assert demo.UDA_DEMO.method in rows
+    assert {da.ENTRIES[k].role for k in rows} == {'sup_low', 'sup_full',
+                                                  'method'}
+
+
 def test_demo_preset_rows_build_their_run_configs(tmp_path):
     assert demo.DEMO.method in demo.DEMO.rows
     roles = {le.ENTRIES[k].role for k in demo.DEMO.rows}
@@ -52,12 +60,21 @@ def test_recorded_rows_and_ranking(tmp_path):
 
 
 def test_demo_runs_end_to_end_on_a_tiny_schedule(synthetic_root, tmp_path):
+    from semiseg_mm.datasets.synthetic import make_domain_pair
+    uda = str(tmp_path / 'uda')
+    make_domain_pair(uda, num_source=8, num_target=8, num_target_val=4,
+                     num_target_test=4, progress=False)
     work = tmp_path / 'demo'
     r = subprocess.run([
         sys.executable, osp.join(REPO, 'tools/demo.py'), '--work-dir',
-        str(work), '--data-root', synthetic_root, '--max-iters', '2'
+        str(work), '--data-root', synthetic_root, '--max-iters', '2',
+        '--uda-root', uda, '--uda-max-iters', '2'
     ], capture_output=True, text=True, cwd=str(tmp_path))
     assert r.returncode == 0, r.stderr[-3000:]
+    assert (f'Trained now: synthetic domain pair {uda}, seed 0, 2 '
+            'iterations per row, target test split') in r.stdout
+    assert '| AdvEnt |' in r.stdout and 'Ranking target-supervised > AdvEnt' \
+        in r.stdout
     out = r.stdout
     assert (f'Trained now: synthetic set {synthetic_root} (64 px), seed 0, '
             '2 iterations per row') in out

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
+from . import domain_adaptation as da
 from . import label_efficiency as le
 
 
@@ -39,6 +40,23 @@ class DemoPreset:
 DEMO = DemoPreset(rows=('sup_1-16', 'sup_full', 'fixmatch_mu1'),
                   method='fixmatch_mu1',
                   max_iters=le.PRESETS['demo'].max_iters)
+
+
+@dataclass
+class UDADemoPreset:
+    """The domain-adaptation rows ``make demo`` trains on the synthetic
+    pair."""
+    rows: Sequence[str]  # domain-adaptation entries (bounds + the method)
+    method: str
+    max_iters: int
+
+
+#: source-only, one adaptation method and target-supervised, 1000
+#: iterations (docs/benchmarks.md, "make demo")
+UDA_DEMO = UDADemoPreset(
+    rows=('source_only', 'advent', 'target_supervised'),
+    method='advent',
+    max_iters=da.PRESETS['demo'].max_iters)
 
 
 @dataclass
