@@ -101,8 +101,9 @@ def main(argv=None):
     iters = max_iters or 'config'
     command = ('python tools/domain_adaptation.py ' +
                ' '.join(argv if argv is not None else sys.argv[1:]))
-    header = (f'Synthetic domain pair (flat-shaded source -> noisy, '
-              f'recoloured, blurred target), target {args.split} split; '
+    header = (f'Synthetic domain pair (source with pixel noise 6 -> '
+              f'target with noise 14, blur and a hue shift), target '
+              f'{args.split} split; '
               f'DilatedConvNet (+ auxiliary head), {iters} iterations, '
               f'seeds {seeds}; `{command.strip()}`; total '
               f'{(time.time() - t0) / 60:.1f} min on this machine.')

@@ -7,8 +7,9 @@ Writes, under ``--out`` (default ``data/``):
                         other scenes): the benchmark's robustness style
   synthetic_demo/       the textured look at 32 px (other scenes): what
                         `make demo` trains on
-  synthetic_uda/        flat-shaded source domain and a recoloured, blurred,
-                        noisy target domain (same classes and layout)
+  synthetic_uda/        a source domain with little pixel noise and a
+                        recoloured, blurred, noisier target domain (same
+                        classes, textures and layout)
   synthetic_det/        COCO-format detection set
 
 A set that already exists with the same parameters is skipped, so running

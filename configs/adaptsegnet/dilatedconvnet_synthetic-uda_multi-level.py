@@ -1,5 +1,5 @@
 # AdaptSegNet, multi-level output-space adaptation, on the synthetic domain
-# pair (flat-shaded source -> noisy, recoloured target), 8 + 8 images per
+# pair (source -> noisier, blurred, recoloured target), 8 + 8 images per
 # batch, the CPU model with an auxiliary head (loss weight 0.1) and one
 # FCDiscriminator per level on its softmax output; lambda_adv 0.001 (main)
 # and 0.0002 (aux), vanilla GAN, as in the paper. 3000 iterations; the

@@ -1,6 +1,6 @@
 # The synthetic domain pair (`python tools/make_synthetic.py --only uda`):
-# a flat-shaded source (2000 labelled images) and a hue-shifted, blurred,
-# noisy target (2000 train images whose masks adaptation never reads, 200
+# a source with pixel noise 6 (2000 labelled images) and a hue-shifted,
+# blurred target with noise 14 (2000 train images whose masks adaptation never reads, 200
 # val, 500 test), 64x64 px, the 6 classes of the synthetic set. Every batch
 # holds 8 source + 8 target images (UDADataset + SemiSourceSampler), each
 # domain with its own pipeline; MultiBranch names them 'source' and
