@@ -19,9 +19,9 @@ install: $(STAMP)
 data: install
 	$(PY) tools/make_synthetic.py --out $(DATA)
 
-# only the sets the demo trains on (seconds); `make data` writes them all
+# only the set the demo trains on (seconds); `make data` writes them all
 demo: install
-	$(PY) tools/make_synthetic.py --out $(DATA) --only demo uda
+	$(PY) tools/make_synthetic.py --out $(DATA) --only demo
 	$(PY) tools/demo.py --data-root $(DATA)/synthetic_demo
 
 test: install

@@ -68,7 +68,7 @@ def test_demo_runs_end_to_end_on_a_tiny_schedule(synthetic_root, tmp_path):
     r = subprocess.run([
         sys.executable, osp.join(REPO, 'tools/demo.py'), '--work-dir',
         str(work), '--data-root', synthetic_root, '--max-iters', '2',
-        '--uda-root', uda, '--uda-max-iters', '2'
+        '--uda', '--uda-root', uda, '--uda-max-iters', '2'
     ], capture_output=True, text=True, cwd=str(tmp_path))
     assert r.returncode == 0, r.stderr[-3000:]
     assert (f'Trained now: synthetic domain pair {uda}, seed 0, 2 '
