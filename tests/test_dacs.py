@@ -2,6 +2,7 @@
 targets and weights against hand-computed values, configuration errors, and
 the synthetic config through the runner (EMA teacher, checkpoint)."""
 import math
+from copy import deepcopy
 
 import pytest
 import torch
@@ -317,3 +318,28 @@ def test_resume_equals_uninterrupted(uda_root, tmp_path):
     assert {k.split('.')[0] for k in got} >= {'segmentor', 'teacher'}
     for k in ref:
         assert torch.equal(got[k], ref[k]), k
+
+
+def test_teacher_normalises_the_target_batch_by_its_own_statistics():
+    """teacher_norm='batch' (the official training-mode EMA model): the
+    teacher's BatchNorm uses the batch statistics and leaves its running
+    statistics and its eval mode as they were; 'running' is eval mode."""
+    from torch.nn.modules.batchnorm import _BatchNorm
+    model = build()
+    x = torch.randn(2, 3, SIZE, SIZE) * 3 + 5  # far from the running stats
+    bns = [m for m in model.teacher.modules() if isinstance(m, _BatchNorm)]
+    before = [m.running_mean.clone() for m in bns]
+    probs = model.teacher_probs(x)
+    assert all(torch.equal(m.running_mean, b) for m, b in zip(bns, before))
+    assert not model.teacher.training and not any(m.training for m in bns)
+    with torch.no_grad():
+        running = full_res_logits(model.teacher, x).softmax(1)
+        copy = deepcopy(model.teacher).train()
+        ref = full_res_logits(copy, x).softmax(1)
+    assert torch.allclose(probs, ref, atol=1e-6)
+    assert not torch.allclose(probs, running, atol=1e-3)
+    eval_model = build(uda_cfg=dict(teacher_norm='running'))
+    eval_model.load_state_dict(model.state_dict())
+    assert torch.allclose(eval_model.teacher_probs(x), running, atol=1e-6)
+    with pytest.raises(ValueError, match='teacher_norm'):
+        build(uda_cfg=dict(teacher_norm='sync'))

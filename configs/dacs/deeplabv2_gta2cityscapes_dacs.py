@@ -24,7 +24,8 @@ model = dict(
         type='mmdet.MultiBranchDataPreprocessor',
         data_preprocessor=segmentor['data_preprocessor']),
     pseudo_label_filter=dict(type='ConfidenceFilter', threshold=0.968),
-    uda_cfg=dict(mix_weight=1.0, pixel_weight='uniform'))
+    uda_cfg=dict(
+        mix_weight=1.0, pixel_weight='uniform', teacher_norm='batch'))
 source_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadMappedAnnotations'),

@@ -20,7 +20,8 @@ model = dict(
         type='mmdet.MultiBranchDataPreprocessor',
         data_preprocessor=segmentor.data_preprocessor),
     pseudo_label_filter=dict(type='ConfidenceFilter', threshold=0.968),
-    uda_cfg=dict(mix_weight=1.0, pixel_weight='uniform'))
+    uda_cfg=dict(
+        mix_weight=1.0, pixel_weight='uniform', teacher_norm='batch'))
 custom_hooks = [
     dict(type='EMATeacherHook', momentum=0.99, student='segmentor')
 ]

@@ -28,7 +28,9 @@ from torch import Tensor
 from semiseg_mm.registry import MODELS
 from ..filters import accepted_share
 from ..losses.consistency import masked_cross_entropy
-from ..utils import class_mix_masks, iteration_generator, valid_mask
+from ..utils import (class_mix_masks, full_res_logits, iteration_generator,
+                     valid_mask)
+from ..utils.params import batch_norm_statistics
 from ..utils.forward import PartOutputs
 from ..utils.photometric import (color_jitter, from_unit_range, gaussian_blur,
                                  to_unit_range)
@@ -36,6 +38,10 @@ from .semi_base import SampleList
 from .uda_base import UDABaseSegmentor
 
 PIXEL_WEIGHTS = ('uniform', 'pixel')
+#: how the teacher's BatchNorm layers normalise the target batch: by its
+#: own statistics (``'batch'``, the official code's training-mode EMA model)
+#: or by the running statistics (``'running'``, eval mode)
+TEACHER_NORMS = ('batch', 'running')
 #: DACS's strong augmentation of the mixed image: colour jitter of strength
 #: 0.25 on 80 % of the images, Gaussian blur (sigma 0.15-1.15) on half
 DEFAULT_AUG = dict(
@@ -57,6 +63,9 @@ class DACS(UDABaseSegmentor):
             - ``strong_aug``: overrides of :data:`DEFAULT_AUG`
               (``jitter_strength``, ``jitter_prob``, ``blur_prob``,
               ``blur_sigma``); ``None`` turns the augmentation off;
+            - ``teacher_norm``: ``'batch'`` (default, the official code's
+              training-mode teacher: BatchNorm on the target batch's own
+              statistics) or ``'running'`` (eval mode);
             - ``joint_forward``: see :class:`UDABaseSegmentor`.
             The class-ratio prior is not offered: the target predictions
             the student makes are on mixed images.
@@ -65,7 +74,7 @@ class DACS(UDABaseSegmentor):
     """
     uses_teacher = True
     semi_train_keys = ('joint_forward', 'mix_weight', 'pixel_weight',
-                       'strong_aug')
+                       'strong_aug', 'teacher_norm')
 
     def __init__(self, segmentor: dict, uda_cfg: dict = None,
                  **kwargs) -> None:
@@ -76,6 +85,11 @@ class DACS(UDABaseSegmentor):
             raise ValueError(
                 f'DACS: uda_cfg.pixel_weight must be one of {PIXEL_WEIGHTS}, '
                 f'got {self.pixel_weight!r}')
+        self.teacher_norm = self.uda_cfg.get('teacher_norm', 'batch')
+        if self.teacher_norm not in TEACHER_NORMS:
+            raise ValueError(
+                f'DACS: uda_cfg.teacher_norm must be one of {TEACHER_NORMS}, '
+                f'got {self.teacher_norm!r}')
         aug = self.uda_cfg.get('strong_aug', {})
         if aug is None:
             self.strong_aug = None
@@ -89,6 +103,21 @@ class DACS(UDABaseSegmentor):
 
     def default_filter(self) -> dict:
         return dict(type='ConfidenceFilter', threshold=0.968)
+
+    @torch.no_grad()
+    def teacher_probs(self, inputs: Tensor, source: str = 'teacher') -> Tensor:
+        """The teacher's target probabilities; with ``teacher_norm='batch'``
+        its BatchNorm layers use the target batch's statistics (running
+        statistics untouched)."""
+        if self.teacher_norm == 'running':
+            return super().teacher_probs(inputs, source)
+        model = getattr(self, source)
+        was_training = model.training
+        model.eval()  # dropout off; BatchNorm on the batch's statistics
+        with batch_norm_statistics(model):
+            probs = full_res_logits(model, inputs).softmax(dim=1)
+        model.train(was_training)
+        return probs
 
     # ------------------------------------------------------------------ #
     # the algorithm

@@ -62,3 +62,27 @@ def call_through_wrapper(module: nn.Module, fn: Callable, *args, **kwargs):
         return module(*args, **kwargs)
     finally:
         del inner.forward
+
+
+@contextlib.contextmanager
+def batch_norm_statistics(*modules: nn.Module) -> Iterator[None]:
+    """Inside the block the BatchNorm layers of ``modules`` normalise by
+    the statistics of the batch they see (training-mode BatchNorm) while
+    the rest of each module stays in its mode; their running statistics are
+    left as they were. DACS's official teacher predicts this way: an EMA
+    model in training mode, each target batch normalised by its own
+    statistics."""
+    from torch.nn.modules.batchnorm import _BatchNorm
+    norms = [m for mod in modules for m in mod.modules()
+             if isinstance(m, _BatchNorm)]
+    saved = [(m.training, {k: b.clone() for k, b in m.named_buffers(
+        recurse=False)}) for m in norms]
+    for m in norms:
+        m.train()
+    try:
+        yield
+    finally:
+        for m, (mode, buffers) in zip(norms, saved):
+            m.train(mode)
+            for k, b in buffers.items():
+                getattr(m, k).copy_(b)
