@@ -28,8 +28,7 @@ from torch import Tensor
 from semiseg_mm.registry import MODELS
 from ..filters import accepted_share
 from ..losses.consistency import masked_cross_entropy
-from ..utils import (class_mix_masks, full_res_logits, iteration_generator,
-                     valid_mask)
+from ..utils import class_mix_masks, iteration_generator, valid_mask
 from ..utils.params import batch_norm_statistics
 from ..utils.forward import PartOutputs
 from ..utils.photometric import (color_jitter, from_unit_range, gaussian_blur,
@@ -104,20 +103,12 @@ class DACS(UDABaseSegmentor):
     def default_filter(self) -> dict:
         return dict(type='ConfidenceFilter', threshold=0.968)
 
-    @torch.no_grad()
-    def teacher_probs(self, inputs: Tensor, source: str = 'teacher') -> Tensor:
-        """The teacher's target probabilities; with ``teacher_norm='batch'``
-        its BatchNorm layers use the target batch's statistics (running
-        statistics untouched)."""
+    def pseudo_label_context(self, model):
+        """With ``teacher_norm='batch'`` the teacher's BatchNorm layers use
+        the target batch's statistics (running statistics untouched)."""
         if self.teacher_norm == 'running':
-            return super().teacher_probs(inputs, source)
-        model = getattr(self, source)
-        was_training = model.training
-        model.eval()  # dropout off; BatchNorm on the batch's statistics
-        with batch_norm_statistics(model):
-            probs = full_res_logits(model, inputs).softmax(dim=1)
-        model.train(was_training)
-        return probs
+            return super().pseudo_label_context(model)
+        return batch_norm_statistics(model)
 
     # ------------------------------------------------------------------ #
     # the algorithm
@@ -142,8 +133,7 @@ class DACS(UDABaseSegmentor):
         else:
             weight_t = accept.to(confidence.dtype)
         # 2. ClassMix: half the classes of each source image pasted in
-        gt_s = torch.stack([s.gt_sem_seg.data.squeeze(0)
-                            for s in s_s]).to(x_s.device).long()
+        gt_s = self._labelled_masks(s_s, x_s.device).long()
         # every random draw of the iteration from one generator seeded by
         # (seed, iteration, rank): a resumed run mixes as an uninterrupted one
         gen = iteration_generator(x_s.device)

@@ -16,6 +16,7 @@ and ``predict()``/``_forward()`` run the sub-model named by
 evaluate both. Plain mmseg checkpoints (no ``student.``/``teacher.`` key
 prefixes) load into every sub-model.
 """
+import contextlib
 import copy
 from typing import Dict, List, Optional, Tuple, Union
 
@@ -259,9 +260,16 @@ class SemiBaseSegmentor(BaseSegmentor):
         model = getattr(self, source)
         was_training = model.training
         model.eval()
-        probs = full_res_logits(model, inputs).softmax(dim=1)
+        with self.pseudo_label_context(model):
+            probs = full_res_logits(model, inputs).softmax(dim=1)
         model.train(was_training)
         return probs
+
+    def pseudo_label_context(self, model: nn.Module):
+        """A context the eval-mode pseudo-labelling pass of
+        :meth:`teacher_probs` runs in (none here; DACS normalises the batch
+        by its own BatchNorm statistics)."""
+        return contextlib.nullcontext()
 
     @torch.no_grad()
     def filter_pseudo_labels(self, probs: Tensor, valid: Tensor,
