@@ -8,17 +8,8 @@
 _base_ = [
     '../_base_/models/deeplabv2_r101_multilevel.py',
     '../_base_/datasets/uda_gta2cityscapes.py',
-    '../_base_/uda/adversarial_sgd.py', '../_base_/default_runtime.py'
+    '../_base_/uda/adversarial_sgd.py', '../_base_/default_runtime.py',
+    '../_base_/uda/adaptsegnet.py'
 ]
-segmentor = _base_.model
-model = dict(
-    _delete_=True,
-    type='AdaptSegNet',
-    segmentor=segmentor,
-    discriminator=dict(type='FCDiscriminator', base_channels=64),
-    data_preprocessor=dict(
-        type='mmdet.MultiBranchDataPreprocessor',
-        data_preprocessor=segmentor.data_preprocessor),
-    uda_cfg=dict(
-        adv_weights=dict(decode=0.001, aux=0.0002), gan_type='vanilla'))
+model = dict(_base_.adaptsegnet, _delete_=True, segmentor=_base_.model)
 train_cfg = dict(max_iters=150000)

@@ -7,21 +7,15 @@
 _base_ = [
     '../_base_/models/dilated_convnet_multilevel.py',
     '../_base_/datasets/synthetic_uda.py', '../_base_/uda/adversarial_cpu.py',
-    '../_base_/default_runtime.py'
+    '../_base_/default_runtime.py', '../_base_/uda/adaptsegnet.py'
 ]
-segmentor = _base_.model
 model = dict(
+    _base_.adaptsegnet,
     _delete_=True,
-    type='AdaptSegNet',
-    segmentor=segmentor,
+    segmentor=_base_.model,
     # FCDiscriminator at a quarter of its width (base 16, 177k parameters):
     # at 64 base channels (2.8M) two discriminators cost several times the
     # 53k-parameter segmentor per iteration
-    discriminator=dict(type='FCDiscriminator', base_channels=16),
-    data_preprocessor=dict(
-        type='mmdet.MultiBranchDataPreprocessor',
-        data_preprocessor=segmentor.data_preprocessor),
-    uda_cfg=dict(
-        adv_weights=dict(decode=0.001, aux=0.0002), gan_type='vanilla'))
+    discriminator=dict(type='FCDiscriminator', base_channels=16))
 train_cfg = dict(max_iters=3000, val_interval=3000)
 default_hooks = dict(checkpoint=dict(save_best='mIoU', rule='greater'))

@@ -5,17 +5,10 @@
 _base_ = [
     '../_base_/models/deeplabv2_r101_multilevel.py',
     '../_base_/datasets/uda_gta2cityscapes.py',
-    '../_base_/schedules/sgd_poly.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/sgd_poly.py', '../_base_/default_runtime.py',
+    '../_base_/uda/minent.py'
 ]
-segmentor = _base_.model
-model = dict(
-    _delete_=True,
-    type='MinEnt',
-    segmentor=segmentor,
-    data_preprocessor=dict(
-        type='mmdet.MultiBranchDataPreprocessor',
-        data_preprocessor=segmentor.data_preprocessor),
-    uda_cfg=dict(ent_weights=dict(decode=0.001, aux=0.0002)))
+model = dict(_base_.minent, _delete_=True, segmentor=_base_.model)
 optim_wrapper = dict(
     optimizer=dict(lr=2.5e-4, momentum=0.9, weight_decay=5e-4),
     paramwise_cfg=dict(

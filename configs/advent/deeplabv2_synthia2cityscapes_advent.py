@@ -6,19 +6,11 @@
 _base_ = [
     '../_base_/models/deeplabv2_r101_multilevel.py',
     '../_base_/datasets/uda_synthia2cityscapes.py',
-    '../_base_/uda/adversarial_sgd.py', '../_base_/default_runtime.py'
+    '../_base_/uda/adversarial_sgd.py', '../_base_/default_runtime.py',
+    '../_base_/uda/advent.py'
 ]
 segmentor = _base_.model
 segmentor.decode_head.num_classes = 16
 segmentor.auxiliary_head.num_classes = 16
-model = dict(
-    _delete_=True,
-    type='AdvEnt',
-    segmentor=segmentor,
-    discriminator=dict(type='FCDiscriminator', base_channels=64),
-    data_preprocessor=dict(
-        type='mmdet.MultiBranchDataPreprocessor',
-        data_preprocessor=segmentor.data_preprocessor),
-    uda_cfg=dict(
-        adv_weights=dict(decode=0.001, aux=0.0002), gan_type='vanilla'))
+model = dict(_base_.advent, _delete_=True, segmentor=segmentor)
 train_cfg = dict(max_iters=120000)

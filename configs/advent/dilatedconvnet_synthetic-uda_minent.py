@@ -5,16 +5,9 @@
 _base_ = [
     '../_base_/models/dilated_convnet_multilevel.py',
     '../_base_/datasets/synthetic_uda.py',
-    '../_base_/schedules/synthetic_cpu.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/synthetic_cpu.py', '../_base_/default_runtime.py',
+    '../_base_/uda/minent.py'
 ]
-segmentor = _base_.model
-model = dict(
-    _delete_=True,
-    type='MinEnt',
-    segmentor=segmentor,
-    data_preprocessor=dict(
-        type='mmdet.MultiBranchDataPreprocessor',
-        data_preprocessor=segmentor.data_preprocessor),
-    uda_cfg=dict(ent_weights=dict(decode=0.001, aux=0.0002)))
+model = dict(_base_.minent, _delete_=True, segmentor=_base_.model)
 train_cfg = dict(max_iters=3000, val_interval=3000)
 default_hooks = dict(checkpoint=dict(save_best='mIoU', rule='greater'))

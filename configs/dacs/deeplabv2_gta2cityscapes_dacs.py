@@ -11,21 +11,15 @@
 _base_ = [
     '../_base_/models/deeplabv2_r101_multilevel.py',
     '../_base_/datasets/uda_gta2cityscapes.py',
-    '../_base_/schedules/sgd_poly.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/sgd_poly.py', '../_base_/default_runtime.py',
+    '../_base_/uda/dacs.py'
 ]
 crop_size = (512, 512)
 # every crop is 512x512, a multiple of the preprocessor's size_divisor 8
-segmentor = dict(_base_.model, auxiliary_head=None)
 model = dict(
+    _base_.dacs,
     _delete_=True,
-    type='DACS',
-    segmentor=segmentor,
-    data_preprocessor=dict(
-        type='mmdet.MultiBranchDataPreprocessor',
-        data_preprocessor=segmentor['data_preprocessor']),
-    pseudo_label_filter=dict(type='ConfidenceFilter', threshold=0.968),
-    uda_cfg=dict(
-        mix_weight=1.0, pixel_weight='uniform', teacher_norm='batch'))
+    segmentor=dict(_base_.model, auxiliary_head=None))
 source_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadMappedAnnotations'),
@@ -51,9 +45,6 @@ train_dataloader = dict(
     dataset=dict(
         source=dict(pipeline=source_pipeline),
         target=dict(pipeline=target_pipeline)))
-custom_hooks = [
-    dict(type='EMATeacherHook', momentum=0.99, student='segmentor')
-]
 optim_wrapper = dict(
     optimizer=dict(lr=2.5e-4, momentum=0.9, weight_decay=5e-4))
 param_scheduler = [

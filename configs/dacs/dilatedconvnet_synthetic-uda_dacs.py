@@ -9,21 +9,9 @@
 _base_ = [
     '../_base_/models/dilated_convnet_multilevel.py',
     '../_base_/datasets/synthetic_uda.py',
-    '../_base_/schedules/synthetic_cpu.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/synthetic_cpu.py', '../_base_/default_runtime.py',
+    '../_base_/uda/dacs.py'
 ]
-segmentor = _base_.model
-model = dict(
-    _delete_=True,
-    type='DACS',
-    segmentor=segmentor,
-    data_preprocessor=dict(
-        type='mmdet.MultiBranchDataPreprocessor',
-        data_preprocessor=segmentor.data_preprocessor),
-    pseudo_label_filter=dict(type='ConfidenceFilter', threshold=0.968),
-    uda_cfg=dict(
-        mix_weight=1.0, pixel_weight='uniform', teacher_norm='batch'))
-custom_hooks = [
-    dict(type='EMATeacherHook', momentum=0.99, student='segmentor')
-]
+model = dict(_base_.dacs, _delete_=True, segmentor=_base_.model)
 train_cfg = dict(max_iters=3000, val_interval=3000)
 default_hooks = dict(checkpoint=dict(save_best='mIoU', rule='greater'))

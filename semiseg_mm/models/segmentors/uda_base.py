@@ -67,7 +67,10 @@ class UDABaseSegmentor(SemiBaseSegmentor):
             batch when their sizes agree).
         semi_test_cfg: ``predict_on`` (``'segmentor'``, or ``'teacher'``
             for methods with a teacher).
-        data_preprocessor: ``mmdet.MultiBranchDataPreprocessor``.
+        data_preprocessor: ``mmdet.MultiBranchDataPreprocessor``; default
+            (``None``): that wrapper around the segmentor's own
+            ``data_preprocessor``, so a method config names only
+            ``segmentor``.
         pseudo_label_filter: for methods with a teacher, which
             pseudo-labelled target pixels count (a registered
             ``PseudoLabelFilter`` config); refused by the others.
@@ -94,6 +97,11 @@ class UDABaseSegmentor(SemiBaseSegmentor):
                 f'{type(self).__name__} learns from no pseudo-labels: '
                 'remove model.pseudo_label_filter (self-training methods '
                 'such as DACS take one)')
+        if data_preprocessor is None and segmentor.get('data_preprocessor'):
+            data_preprocessor = dict(
+                type='mmdet.MultiBranchDataPreprocessor',
+                data_preprocessor=copy.deepcopy(
+                    segmentor['data_preprocessor']))
         super().__init__(
             segmentor,
             semi_train_cfg=uda_cfg,
