@@ -50,6 +50,24 @@ from .semi_base import SampleList, SemiBaseSegmentor
 PRIOR_KEYS = ('file', 'mu', 'weight', 'classes')
 
 
+def multi_branch_preprocessor(cfg: Optional[dict],
+                              segmentor: dict) -> Optional[dict]:
+    """``cfg`` if it is a ``MultiBranchDataPreprocessor`` config, else that
+    wrapper around ``cfg`` (or, for ``None``, around the segmentor's own
+    ``data_preprocessor``)."""
+    if cfg is None:
+        cfg = segmentor.get('data_preprocessor')
+        if cfg is None:
+            return None
+    kind = cfg.get('type') if isinstance(cfg, dict) else type(cfg)
+    name = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
+    if name.split('.')[-1] == 'MultiBranchDataPreprocessor' or not isinstance(
+            cfg, dict):  # a built module is the caller's choice
+        return cfg
+    return dict(type='mmdet.MultiBranchDataPreprocessor',
+                data_preprocessor=copy.deepcopy(cfg))
+
+
 class UDABaseSegmentor(SemiBaseSegmentor):
     """Labelled source + unlabelled target around one mmseg segmentor.
 
@@ -70,7 +88,10 @@ class UDABaseSegmentor(SemiBaseSegmentor):
         data_preprocessor: ``mmdet.MultiBranchDataPreprocessor``; default
             (``None``): that wrapper around the segmentor's own
             ``data_preprocessor``, so a method config names only
-            ``segmentor``.
+            ``segmentor``. A single-branch preprocessor (such as the
+            top-level ``data_preprocessor`` of mmseg-style model bases,
+            which MMEngine's runner merges into ``model``) is wrapped the
+            same way.
         pseudo_label_filter: for methods with a teacher, which
             pseudo-labelled target pixels count (a registered
             ``PseudoLabelFilter`` config); refused by the others.
@@ -97,11 +118,8 @@ class UDABaseSegmentor(SemiBaseSegmentor):
                 f'{type(self).__name__} learns from no pseudo-labels: '
                 'remove model.pseudo_label_filter (self-training methods '
                 'such as DACS take one)')
-        if data_preprocessor is None and segmentor.get('data_preprocessor'):
-            data_preprocessor = dict(
-                type='mmdet.MultiBranchDataPreprocessor',
-                data_preprocessor=copy.deepcopy(
-                    segmentor['data_preprocessor']))
+        data_preprocessor = multi_branch_preprocessor(data_preprocessor,
+                                                      segmentor)
         super().__init__(
             segmentor,
             semi_train_cfg=uda_cfg,
