@@ -93,7 +93,7 @@ PARAM_SCHEDULERS = Registry(
     'parameter scheduler',
     parent=MMSEG_PARAM_SCHEDULERS,
     scope=_SCOPE,
-    locations=['mmseg.engine'])
+    locations=['semiseg_mm.engine', 'mmseg.engine'])
 
 METRICS = Registry(
     'metric',

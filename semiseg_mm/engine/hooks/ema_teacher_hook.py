@@ -3,7 +3,11 @@
 ``teacher = m_t * teacher + (1 - m_t) * student`` after each student step,
 with the warm-up ``m_t = min(1 - 1 / (t + 1), m)`` (Mean Teacher; t counts
 updates from 1), so early teachers follow the fast-changing student closely.
-The student is copied into the teacher before the first step.
+The student is copied into the teacher before the first step. For a
+method trained in stages (``model.stages``), the teacher starts at the first
+iteration of the first stage that uses one (the copy happens then, and t
+counts from there) and is averaged only during stages that use it; the
+count follows from the iteration, so a resumed run continues exactly.
 
 Compared with mmdet's ``MeanTeacherHook`` (parameters only, one tensor at a
 time, ``momentum = 1 - m``): the momentum here is the teacher's share ``m``
@@ -72,6 +76,7 @@ class EMATeacherHook(Hook):
         self.student_name = student
         self.teacher_name = teacher
         self._pairs: Optional[Tuple[List[torch.Tensor], ...]] = None
+        self._begin = 0
 
     # ------------------------------------------------------------------ #
     def _models(self, runner) -> Tuple[nn.Module, nn.Module]:
@@ -130,9 +135,35 @@ class EMATeacherHook(Hook):
             torch._foreach_copy_(copy_t, copy_s)
 
     # ------------------------------------------------------------------ #
+    @staticmethod
+    def _stages(runner):
+        return getattr(unwrap(runner.model), 'stages', None)
+
+    def _teacher_in_use(self, runner, iteration: int) -> bool:
+        stages = self._stages(runner)
+        return stages is None or stages.at(iteration).teacher
+
     def before_train(self, runner) -> None:
         self._pairs = self._collect(runner)
-        if runner.iter == 0:
+        stages = self._stages(runner)
+        self._begin = 0
+        if stages is not None:
+            begin = stages.teacher_begin()
+            if begin is None:
+                raise ValueError(
+                    f'EMATeacherHook: no stage of '
+                    f'{type(unwrap(runner.model)).__name__} ({stages}) uses '
+                    'a teacher; remove the hook from custom_hooks')
+            self._begin = begin
+        if runner.iter == self._begin:
+            self.copy_student_to_teacher(runner)
+
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
+                          data_batch: Optional[dict] = None) -> None:
+        # a staged teacher starts from the student of its first iteration
+        if runner.iter == self._begin and self._begin > 0:
             self.copy_student_to_teacher(runner)
 
     def after_train_iter(self,
@@ -140,7 +171,11 @@ class EMATeacherHook(Hook):
                          batch_idx: int,
                          data_batch: Optional[dict] = None,
                          outputs: Optional[dict] = None) -> None:
-        step = runner.iter + 1  # updates so far, including this one
+        if runner.iter < self._begin or not self._teacher_in_use(
+                runner, runner.iter):
+            return
+        # updates so far, including this one
+        step = runner.iter + 1 - self._begin
         if step % self.interval:
             return
         m = ema_momentum(step // self.interval, self.momentum, self.warmup)

@@ -107,14 +107,26 @@ class MultiOptimMixin:
             log_vars.pop('loss')
         return log_vars
 
+    def stage_steps(self) -> Sequence[OptimStep]:
+        """The steps of the current training stage: those whose optimiser
+        the stage names (every step without stages, or when the stage names
+        none)."""
+        steps = self.optim_steps()
+        # models outside SemiBaseSegmentor have no stages
+        sync = getattr(self, 'sync_stage', None)
+        stage = sync() if sync is not None else None
+        if stage is None or stage.optimizers is None:
+            return steps
+        return [s for s in steps if s.optimizer in stage.optimizers]
+
     def train_step(self, data, optim_wrapper) -> Dict[str, Tensor]:
         """One iteration: the data preprocessed once, then every step of
-        :meth:`optim_steps` in order."""
+        the current stage (:meth:`stage_steps`) in order."""
         self.check_optim_wrapper(optim_wrapper)
         batch = self.data_preprocessor(data, training=True)
         carry: dict = {}
         log_vars: Dict[str, Tensor] = {}
-        for i, step in enumerate(self.optim_steps()):
+        for i, step in enumerate(self.stage_steps()):
             log_vars.update(
                 self.run_optim_step(step, batch, carry, optim_wrapper,
                                     keep_total=i == 0))

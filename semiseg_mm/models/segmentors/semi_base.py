@@ -15,6 +15,12 @@ and ``predict()``/``_forward()`` run the sub-model named by
 ``semi_test_cfg.predict_on``, so mmdet's ``TeacherStudentValLoop`` can
 evaluate both. Plain mmseg checkpoints (no ``student.``/``teacher.`` key
 prefixes) load into every sub-model.
+
+Methods that train in stages declare them in :attr:`stage_specs` (see
+:mod:`semiseg_mm.models.utils.stages`); the config gives their iteration
+ranges as ``<train cfg>.stages``, :attr:`stage` is the current one and
+each training step first enters it (freezing its sub-modules, unfreezing
+the previous stage's).
 """
 import contextlib
 import copy
@@ -29,7 +35,8 @@ from torch import Tensor
 
 from semiseg_mm.registry import MODELS
 from ..filters import PseudoLabelBatch, build_filter
-from ..utils import build_rampup
+from ..utils import build_rampup, current_iter
+from ..utils.stages import Stage, StageSchedule, StageSpec
 from ..wrappers import unwrap
 
 SampleList = List
@@ -72,6 +79,9 @@ class SemiBaseSegmentor(BaseSegmentor):
     dataset_hint = 'SemiDataset'
     #: the config key holding the method's hyperparameters (messages)
     train_cfg_name = 'semi_train_cfg'
+    #: the method's training stages, in order (empty: one stage); the
+    #: config's ``<train cfg>.stages`` says when each runs
+    stage_specs: Dict[str, StageSpec] = {}
 
     def __init__(self,
                  segmentor: Union[dict, ConfigDict],
@@ -91,6 +101,14 @@ class SemiBaseSegmentor(BaseSegmentor):
             self.freeze(self.teacher)
         self.semi_train_cfg = ConfigDict(semi_train_cfg or {})
         self.check_train_keys(self.semi_train_cfg)
+        self.stages: Optional[StageSchedule] = None
+        if self.stage_specs:
+            self.stages = StageSchedule.build(
+                self.semi_train_cfg.get('stages'), self.stage_specs,
+                type(self).__name__, f'model.{self.train_cfg_name}.stages')
+        self._stage: Optional[Stage] = None
+        # parameter -> requires_grad before the current stage froze it
+        self._stage_frozen: Dict[str, List[Tuple[nn.Parameter, bool]]] = {}
         self.semi_test_cfg = ConfigDict(semi_test_cfg or {})
         self.semi_test_cfg.setdefault('predict_on',
                                       self.default_predict_on())
@@ -130,12 +148,14 @@ class SemiBaseSegmentor(BaseSegmentor):
     def check_train_keys(cls, cfg: dict) -> None:
         """Refuse :attr:`train_cfg_name` keys not in
         :attr:`semi_train_keys`."""
-        unknown = sorted(set(cfg) - set(cls.semi_train_keys))
+        known = cls.semi_train_keys + (('stages', )
+                                       if cls.stage_specs else ())
+        unknown = sorted(set(cfg) - set(known))
         if unknown:
             raise ValueError(
                 f'{cls.__name__}: unknown {cls.train_cfg_name} key(s) '
                 f'{unknown}{cls.unknown_keys_hint(unknown)}; known: '
-                f'{sorted(cls.semi_train_keys)}')
+                f'{sorted(known)}')
 
     @classmethod
     def unknown_keys_hint(cls, unknown: List[str]) -> str:
@@ -159,6 +179,89 @@ class SemiBaseSegmentor(BaseSegmentor):
         for p in model.parameters():
             p.requires_grad = False
         self._frozen.append(model)
+
+    # ------------------------------------------------------------------ #
+    # training stages
+    # ------------------------------------------------------------------ #
+    @property
+    def stage(self) -> Optional[Stage]:
+        """The stage of the current iteration (``None`` without stages);
+        entering it if the iteration moved on."""
+        return self.sync_stage()
+
+    def sync_stage(self, iteration: Optional[int] = None) -> Optional[Stage]:
+        """Enter the stage of ``iteration`` (default: the runner's current
+        one) unless already in it; returns it."""
+        if self.stages is None:
+            return None
+        if self._stage is None:  # first call: check the whole table
+            self.check_stages()
+        stage = self.stages.at(
+            current_iter() if iteration is None else iteration)
+        if stage != self._stage:
+            self.enter_stage(stage)
+        return stage
+
+    def check_stages(self) -> None:
+        """Every stage's frozen sub-modules exist (subclasses build theirs
+        after this base) and the last stage ends at the runner's
+        ``max_iters``; raises naming the stage-table key."""
+        for stage in self.stages:
+            for path in stage.frozen:
+                self._stage_module(path, stage)
+        max_iters = self._runner_max_iters()
+        if max_iters is not None:
+            self.stages.check_max_iters(max_iters)
+
+    def enter_stage(self, stage: Stage) -> None:
+        """Unfreeze what the previous stage froze and is not frozen now,
+        freeze ``stage.frozen``. Subclasses extend it for other per-stage
+        state (and call this)."""
+        for path in list(self._stage_frozen):
+            if path not in stage.frozen:
+                module = self._stage_module(path, stage)
+                for p, flag in self._stage_frozen.pop(path):
+                    p.requires_grad_(flag)
+                self._frozen.remove(module)
+                module.train(self.training)
+        for path in stage.frozen:
+            if path in self._stage_frozen:
+                continue
+            module = self._stage_module(path, stage)
+            params = list(module.parameters())
+            self._stage_frozen[path] = [(p, p.requires_grad) for p in params]
+            for p in params:
+                p.requires_grad_(False)
+            module.eval()
+            self._frozen.append(module)
+        previous, self._stage = self._stage, stage
+        if previous is not None or stage.begin > 0 or stage.frozen:
+            from mmengine.logging import print_log
+            print_log(
+                f'{type(self).__name__}: stage {stage.name!r} (iterations '
+                f'[{stage.begin}, {stage.end})), frozen: '
+                f"{', '.join(stage.frozen) or 'nothing'}", logger='current')
+
+    def _stage_module(self, path: str, stage: Stage) -> nn.Module:
+        module = self
+        for part in path.split('.'):
+            if not hasattr(module, part):
+                raise AttributeError(
+                    f'{self.stages.key}[{stage.index}] (stage '
+                    f'{stage.name!r}) freezes {path!r}, but '
+                    f'{type(self).__name__} has no sub-module {path!r}')
+            module = getattr(module, part)
+        return unwrap(module)
+
+    @staticmethod
+    def _runner_max_iters() -> Optional[int]:
+        from mmengine.logging import MessageHub
+        value = MessageHub.get_current_instance().get_info('max_iters')
+        return None if value is None else int(value)
+
+    def train_step(self, data, optim_wrapper):
+        self.sync_stage()
+        return super().train_step(data, optim_wrapper)
 
     def train(self, mode: bool = True) -> 'SemiBaseSegmentor':
         """The runner's ``model.train()`` must not put a frozen, EMA-updated
