@@ -49,6 +49,13 @@ def test_recorded_rows_and_ranking(tmp_path):
     assert demo.recorded_rows(str(tmp_path / 'missing.md')) == []
     # the repository's own table parses
     assert demo.recorded_rows(osp.join(REPO, 'docs', 'benchmarks.md'))
+    uda = demo.recorded_rows(osp.join(REPO, 'docs', 'benchmarks.md'),
+                             marker='domain-adaptation-full')
+    by_config = {r.config: r for r in uda}
+    assert by_config['dacs/dilatedconvnet_synthetic-uda_dacs.py'].gap.endswith(
+        '%')
+    assert 'supervised/dilatedconvnet_synthetic-uda_source-only.py' in \
+        by_config
     row = le.Row
     low, full = le.ENTRIES['sup_1-16'], le.ENTRIES['sup_full']
     fm = le.ENTRIES['fixmatch']

@@ -38,11 +38,19 @@ COLLECTIONS = {
 
 
 def dataset_name(cfg) -> str:
-    text = cfg.pretty_text
-    if 'GTA5Dataset' in text:
+    # a domain pair is named by its source dataset (a base's leftover
+    # variables may still name another one in the text)
+    loader = cfg.get('train_dataloader') or {}
+    source = (loader.get('dataset') or {}).get('source') or {}
+    if source.get('type') == 'GTA5Dataset':
         return 'GTA5 -> Cityscapes'
+    if source.get('type') == 'SynthiaDataset':
+        return 'SYNTHIA -> Cityscapes'
+    text = cfg.pretty_text
     if 'SynthiaDataset' in text:
         return 'SYNTHIA -> Cityscapes'
+    if 'GTA5Dataset' in text:
+        return 'GTA5 -> Cityscapes'
     if 'synthetic_uda' in text:
         return 'Synthetic domain pair'
     if 'Cityscapes' in text:
