@@ -100,7 +100,8 @@ def write_voc_aug(root: str) -> str:
     _make_splits([
         voc, '--img-dir', 'JPEGImages', '--img-suffix', '.jpg', '--ids-from',
         'ImageSets/Segmentation/train.txt', 'ImageSets/Segmentation/aug.txt',
-        '--fractions', '1/16', '1/8', '1/4', '1/2', '--seeds', '0', '--out',
+        '--fractions', '1/20', '1/16', '1/8', '1/4', '1/2', '--seeds', '0',
+        '--out',
         osp.join(voc, 'splits')
     ])
     return voc

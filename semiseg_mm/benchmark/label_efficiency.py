@@ -153,6 +153,13 @@ def _scale_iterations(node, factor: float) -> None:
             if isinstance(v, int) and not isinstance(v, bool) and (
                     k in _ITER_KEYS or k.endswith('_iters')):
                 d[k] = max(1, int(round(v * factor)))
+    # a training-stage table still starts at iteration 0 (counts above
+    # are kept >= 1; rounding keeps consecutive stages contiguous)
+    for d in _dicts(node):
+        stages = d.get('stages')
+        if isinstance(stages, list) and stages and isinstance(
+                stages[0], dict) and 'begin' in stages[0]:
+            stages[0]['begin'] = 0
 
 
 def set_input_size(node, size: Sequence[int]) -> int:
@@ -598,6 +605,14 @@ for _key, _name, _cost in (
             cost=_cost,
             default=False))
 
+register_entry(
+    Entry(
+        key='eln',
+        name='ELN, 1/16',
+        config='eln/dilatedconvnet_synthetic_1-16.py',
+        metric='teacher/mIoU',
+        split_keys=SEMI_SPLIT_KEYS,
+        cost=2.5))
 register_entry(
     Entry(
         key='gct',

@@ -37,8 +37,14 @@ def decode_heads(model) -> Iterator[Tuple[str, BaseDecodeHead]]:
     ``model.segmentor.decode_head``).
     """
     key_of = getattr(model, 'sub_model_config_key', None)
+    # sub-networks that predict something else with decode heads (ELN's
+    # error-localisation network: one logit per pixel) declare
+    # ``predicts_classes = False``; their heads are not checked
+    other = [name + '.' for name, m in model.named_modules()
+             if name and getattr(m, 'predicts_classes', True) is False]
     for name, module in model.named_modules():
-        if not isinstance(module, BaseDecodeHead):
+        if not isinstance(module, BaseDecodeHead) or any(
+                name.startswith(p) for p in other):
             continue
         parts = name.split('.')
         if key_of is not None and parts[0] in model.sub_model_names():

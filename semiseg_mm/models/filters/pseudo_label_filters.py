@@ -43,6 +43,10 @@ class PseudoLabelBatch:
             (ignore index where unlabelled), for filters that follow the
             labelled class frequencies (``needs = ('labelled', )``).
         ignore_index: the labelled masks' ignore value.
+        images: (N, 3, H, W) the preprocessed images the teacher saw, and
+        logits: (N, C, H, W) its logits, for filters that judge the
+            prediction with a network (``ELNFilter``: ``needs = ('images',
+            'logits')``).
     """
     probs: Tensor
     valid: Tensor
@@ -50,6 +54,8 @@ class PseudoLabelBatch:
     confidence: Tensor
     labelled: Optional[Tensor] = None
     ignore_index: int = 255
+    images: Optional[Tensor] = None
+    logits: Optional[Tensor] = None
 
     @classmethod
     def from_probs(cls, probs: Tensor, valid: Tensor, **extra):
@@ -405,7 +411,7 @@ def build_filter(cfg: Union[dict, nn.Module, None], num_classes: int,
         raise KeyError(f'{owner}: pseudo_label_filter type {kind!r} is not '
                        'registered (ConfidenceFilter, ClassAdaptiveThreshold, '
                        'ClassBalancedFilter, EntropyRankFilter, '
-                       'SoftConfidenceWeight, or your own)')
+                       'SoftConfidenceWeight, ELNFilter, or your own)')
     if not (isinstance(cls, type) and issubclass(cls, PseudoLabelFilter)):
         raise TypeError(f'{owner}: pseudo_label_filter {kind!r} is not a '
                         'PseudoLabelFilter')

@@ -4,8 +4,8 @@ from .consistency import (CONSISTENCY_LOSSES, masked_cross_entropy,
 from .contrastive import (class_contrastive_loss,
                           cropped_class_contrastive_loss, random_crop_windows,
                           same_class_mask, similarity_logits)
-from .eln import (constrained_ce, eln_inputs, eln_loss, eln_target,
-                  entropy)
+from .eln import (accepted_cross_entropy, constrained_ce, eln_inputs,
+                  eln_loss, eln_target, entropy)
 from .gct import (dilate3x3, dynamic_consistency_loss,
                   dynamic_consistency_masks, flaw_correction_loss,
                   flaw_correction_mask, flaw_detector_loss, flaw_distance,
@@ -28,5 +28,6 @@ __all__ = [
     'minent_loss', 'class_ratio_prior_loss', 'load_class_stats',
     'similarity_logits', 'same_class_mask', 'class_contrastive_loss',
     'random_crop_windows', 'cropped_class_contrastive_loss', 'entropy',
-    'eln_inputs', 'eln_target', 'eln_loss', 'constrained_ce'
+    'eln_inputs', 'eln_target', 'eln_loss', 'constrained_ce',
+    'accepted_cross_entropy'
 ]

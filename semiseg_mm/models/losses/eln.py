@@ -12,6 +12,8 @@ Error Localization Network", CVPR 2022; official code kinux98/SSL_ELN,
   at least ``alpha`` times the main decoder's, so the auxiliary decoders stay
   worse than the main one and make varied errors for ELN to learn from.
 """
+from typing import Optional
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -80,3 +82,25 @@ def constrained_ce(aux_ce: Tensor, main_ce: Tensor, alpha: float) -> Tensor:
         raise ValueError(f'alpha must be > 0, got {alpha}')
     keep = bool(aux_ce.detach() >= alpha * main_ce.detach())
     return aux_ce if keep else aux_ce * 0.0
+
+
+def accepted_cross_entropy(logits: Tensor,
+                           labels: Tensor,
+                           accept: Tensor,
+                           valid: Optional[Tensor] = None) -> Tensor:
+    """Pseudo-label CE averaged over the accepted (and valid) pixels only,
+    as ELN's ``CrossEntropyLoss(ignore_index=255)`` on labels whose rejected
+    pixels were set to 255 (FixMatch's :func:`masked_cross_entropy`
+    divides by every valid pixel instead). 0 when nothing is accepted.
+
+    Args:
+        logits: (N, C, H, W) student logits at the labels' resolution.
+        labels: (N, H, W) hard pseudo-labels.
+        accept: (N, H, W) bool mask (or weights in [0, 1]).
+        valid: (N, H, W) bool image pixels (not padding).
+    """
+    ce = F.cross_entropy(logits, labels, reduction='none')
+    weight = accept.to(ce.dtype)
+    if valid is not None:
+        weight = weight * valid.to(ce.dtype)
+    return (ce * weight).sum() / weight.sum().clamp(min=1.0)

@@ -1,12 +1,14 @@
 from .adversarial import (AdaptSegNet, AdversarialUDASegmentor, AdvEnt,
                           FeatureAdversarial)
 from .dacs import DACS
+from .eln import ELN
 from .ensemble import EnsembleSegmentor
 from .fixmatch import FixMatch
 from .gct import GCT
 from .mean_teacher import MeanTeacher
 from .minent import MinEnt
 from .multi_optim import MultiOptimMixin, OptimStep
+from .projected import ProjectedEncoderDecoder
 from .semi_base import SemiBaseSegmentor
 from .uda_base import UDABaseSegmentor
 
@@ -14,5 +16,5 @@ __all__ = [
     'SemiBaseSegmentor', 'MeanTeacher', 'FixMatch', 'GCT',
     'EnsembleSegmentor', 'MultiOptimMixin', 'OptimStep', 'UDABaseSegmentor',
     'AdversarialUDASegmentor', 'AdaptSegNet', 'AdvEnt', 'FeatureAdversarial',
-    'MinEnt', 'DACS'
+    'MinEnt', 'DACS', 'ELN', 'ProjectedEncoderDecoder'
 ]

@@ -117,11 +117,12 @@ class FixMatch(SemiBaseSegmentor):
             return self.sup_losses(self.student.loss(x_l, s_l))
 
         # 1. pseudo-labels on the weak view, and which pixels to learn from
-        probs = self.teacher_probs(x_w, self.pseudo_source)
+        logits_w = self.teacher_logits(x_w, self.pseudo_source)
+        probs = logits_w.softmax(dim=1)
         valid_w = valid_mask(multi_data_samples['unsup_teacher'],
                              x_w.shape[-2:], x_w.device)
         labels, confidence, accept = self.filter_pseudo_labels(
-            probs, valid_w, s_l)
+            probs, valid_w, s_l, images=x_w, logits=logits_w)
         valid = valid_mask(s_s, x_s.shape[-2:], x_s.device)
         if self.with_fp:  # the feature stream learns the un-mixed targets
             targets_fp = (labels, accept, valid_w)

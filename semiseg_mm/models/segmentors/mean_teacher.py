@@ -60,11 +60,12 @@ class MeanTeacher(SemiBaseSegmentor):
 
         # 1. teacher on the teacher view (no gradient); with a filter, the
         #    pixels whose targets the student follows
-        teacher_probs = self.teacher_probs(x_t)
+        teacher_logits = self.teacher_logits(x_t)
+        teacher_probs = teacher_logits.softmax(dim=1)
         valid = valid_mask(s_s, x_s.shape[-2:], x_s.device)
         if self.pseudo_label_filter is not None:
-            _, _, accept = self.filter_pseudo_labels(teacher_probs, valid,
-                                                     s_l)
+            _, _, accept = self.filter_pseudo_labels(
+                teacher_probs, valid, s_l, images=x_t, logits=teacher_logits)
             ratio = accepted_share(accept, valid)
             valid = masked_by(accept, valid)
         else:  # every pixel: the health hook sees the teacher's argmax

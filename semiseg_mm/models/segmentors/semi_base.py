@@ -36,6 +36,7 @@ from torch import Tensor
 from semiseg_mm.registry import MODELS
 from ..filters import PseudoLabelBatch, build_filter
 from ..utils import build_rampup, current_iter
+from ..utils.forward import PartOutputs, forward_parts
 from ..utils.stages import Stage, StageSchedule, StageSpec
 from ..wrappers import unwrap
 
@@ -355,18 +356,43 @@ class SemiBaseSegmentor(BaseSegmentor):
         """``unsup_weight`` times the ramp-up at the current iteration."""
         return self.unsup_weight * self.unsup_rampup()
 
-    @torch.no_grad()
-    def teacher_probs(self, inputs: Tensor, source: str = 'teacher') -> Tensor:
-        """Softmax probabilities at input resolution from the teacher (eval
-        mode) or, for same-model methods, the student in eval mode."""
-        from ..utils import full_res_logits
+    @contextlib.contextmanager
+    def pseudo_label_pass(self, source: str = 'teacher'):
+        """The model ``source`` names, in eval mode and in
+        :meth:`pseudo_label_context`, for a pass that makes pseudo-labels;
+        its mode is restored afterwards."""
         model = getattr(self, source)
         was_training = model.training
         model.eval()
-        with self.pseudo_label_context(model):
-            probs = full_res_logits(model, inputs).softmax(dim=1)
-        model.train(was_training)
-        return probs
+        try:
+            with self.pseudo_label_context(model):
+                yield model
+        finally:
+            model.train(was_training)
+
+    @torch.no_grad()
+    def teacher_logits(self, inputs: Tensor,
+                       source: str = 'teacher') -> Tensor:
+        """Logits at input resolution from the teacher (eval mode) or, for
+        same-model methods, the student in eval mode."""
+        from ..utils import full_res_logits
+        with self.pseudo_label_pass(source) as model:
+            return full_res_logits(model, inputs)
+
+    @torch.no_grad()
+    def teacher_outputs(self, inputs: Tensor, source: str = 'teacher',
+                        **kwargs) -> PartOutputs:
+        """:func:`~semiseg_mm.models.utils.forward_parts` of the
+        pseudo-labelling pass on one batch (``kwargs``: its ``levels``,
+        ``with_feats``, ``with_decoder_feats``), e.g. the teacher's
+        decoder features for a projector."""
+        with self.pseudo_label_pass(source) as model:
+            return forward_parts(model, [inputs], **kwargs)
+
+    @torch.no_grad()
+    def teacher_probs(self, inputs: Tensor, source: str = 'teacher') -> Tensor:
+        """Softmax of :meth:`teacher_logits`."""
+        return self.teacher_logits(inputs, source).softmax(dim=1)
 
     def pseudo_label_context(self, model: nn.Module):
         """A context the eval-mode pseudo-labelling pass of
@@ -376,18 +402,23 @@ class SemiBaseSegmentor(BaseSegmentor):
 
     @torch.no_grad()
     def filter_pseudo_labels(self, probs: Tensor, valid: Tensor,
-                             labelled_samples: Optional[SampleList] = None
+                             labelled_samples: Optional[SampleList] = None,
+                             images: Optional[Tensor] = None,
+                             logits: Optional[Tensor] = None
                              ) -> Tuple[Tensor, Tensor, Tensor]:
         """Hard pseudo-labels, their confidence and the filter's acceptance
         (a bool mask or float weights; all (N, H, W)) from teacher
         probabilities ``probs`` on image pixels ``valid``. The labelled
-        samples' masks are passed to filters that need them."""
+        samples' masks are passed to filters that need them, and the
+        images the teacher saw with its ``logits`` to those that judge
+        them (``ELNFilter``)."""
         labelled = None
         if 'labelled' in self.pseudo_label_filter.needs:
             labelled = self._labelled_masks(labelled_samples, probs.device)
         batch = PseudoLabelBatch.from_probs(
             probs, valid, labelled=labelled,
-            ignore_index=self.ignore_index_of_labels())
+            ignore_index=self.ignore_index_of_labels(), images=images,
+            logits=logits)
         accept = self.pseudo_label_filter(batch)
         self.record_pseudo_label_stats(batch.labels, accept, valid,
                                        labelled_samples, labelled)
@@ -438,10 +469,12 @@ class SemiBaseSegmentor(BaseSegmentor):
         images) as training would make them, without updating any running
         statistic: the pseudo-label source in eval mode, the filter in eval
         mode (every pixel accepted without a filter)."""
-        probs = self.teacher_probs(inputs, self.pseudo_source)
+        logits = self.teacher_logits(inputs, self.pseudo_source)
+        probs = logits.softmax(dim=1)
         valid = torch.ones(probs.shape[:1] + probs.shape[2:],
                            dtype=torch.bool, device=probs.device)
-        batch = PseudoLabelBatch.from_probs(probs, valid)
+        batch = PseudoLabelBatch.from_probs(probs, valid, images=inputs,
+                                            logits=logits)
         f = self.pseudo_label_filter
         if f is None:
             return batch.labels, valid

@@ -1,0 +1,8 @@
+# ELN, DeepLabv3+ ResNet-101, Cityscapes 1/4: 744 labelled; everything else
+# as in the 1/8 config.
+# Train: tools/dist_train.sh configs/eln/deeplabv3plus-r101_cityscapes_1-4.py 1
+_base_ = ['./deeplabv3plus-r101_cityscapes_1-8.py']
+train_dataloader = dict(
+    dataset=dict(
+        labeled=dict(ann_file='splits/1-4_seed0/labeled.txt'),
+        unlabeled=dict(ann_file='splits/1-4_seed0/unlabeled.txt')))
