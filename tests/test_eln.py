@@ -353,3 +353,72 @@ def test_synthetic_config_trains_through_three_stages_and_resumes(
     assert torch.equal(
         f.network.decode_head.conv_seg.weight,
         ref['pseudo_label_filter.network.decode_head.conv_seg.weight'])
+    # the pseudo-label report of the trained run: ELN's mask and the best
+    # confidence threshold as detectors of wrong pixels
+    import sys
+    from helpers import REPO
+    sys.path.insert(0, REPO + '/tools')
+    from pseudo_label_report import report
+    cfg_file = str(tmp_path / 'eln_cfg.py')
+    ref_runner.cfg.dump(cfg_file)
+    fig = report(cfg_file, str(tmp_path / 'full' / 'iter_6.pth'),
+                 'ann_dir/train', num=4)
+    assert fig['num_images'] == 4
+    for k in ('pl_acc', 'wrong_f1', 'conf_best_f1', 'conf_best_threshold'):
+        assert k in fig, k
+
+
+# ---------------------------------------------------------------------- #
+# the projector, and the speed tool per stage
+# ---------------------------------------------------------------------- #
+def test_projection_head_layers_and_normalisation():
+    from semiseg_mm.models.heads import ProjectionHead
+    eln = ProjectionHead(8, channels=6, out_channels=4, num_convs=2)
+    assert [type(m).__name__ for m in eln.convs] == ['Conv2d', 'ReLU',
+                                                     'Conv2d']
+    assert eln(torch.randn(2, 8, 5, 5)).shape == (2, 4, 5, 5)
+    pcl = ProjectionHead(8, channels=6, out_channels=4, num_convs=3,
+                         normalize=True)
+    assert [type(m).__name__ for m in pcl.convs] == [
+        'Conv2d', 'ReLU', 'Conv2d', 'ReLU', 'Conv2d']
+    out = pcl(torch.randn(2, 8, 5, 5))
+    assert torch.allclose(out.norm(dim=1), torch.ones(2, 5, 5), atol=1e-5)
+    with pytest.raises(ValueError, match='takes 8 channels'):
+        eln(torch.randn(1, 3, 2, 2))
+    with pytest.raises(ValueError, match='num_convs must be >= 1'):
+        ProjectionHead(8, num_convs=0)
+
+
+def test_projected_segmentor_projects_its_decoder_features():
+    seg = tiny_segmentor(C)
+    seg.update(type='ProjectedEncoderDecoder',
+               projector=dict(type='ProjectionHead', out_channels=4))
+    model = MODELS.build(seg)
+    assert model.projector.in_channels == 8  # the decode head's channels
+    from semiseg_mm.models.utils.forward import forward_parts
+    out = forward_parts(model, [torch.randn(2, 3, 8, 8)],
+                        with_decoder_feats=True)
+    assert model.project(out.decoder_feats[0]).shape[:2] == (2, 4)
+
+
+def test_speed_tool_measures_each_stage(synthetic_root, tmp_path):
+    """tools/benchmark.py --stages: ELN's iteration against the bare passes
+    of the networks of each stage (the EMA update only where the teacher
+    learns)."""
+    import os
+    from semiseg_mm.benchmark.speed import REFERENCES, measure
+    assert 'ELN' in REFERENCES
+    data = tmp_path / 'data'
+    data.mkdir()
+    os.symlink(synthetic_root, data / 'synthetic')
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        res = {at: measure(cfg_path('eln/dilatedconvnet_synthetic_1-16.py'),
+                           iters=1, warmup=1, at_iter=at)
+               for at in (0, 700, 2000)}
+    finally:
+        os.chdir(cwd)
+    assert [r['stage'] for r in res.values()] == ['pretrain', 'eln', 'semi']
+    assert all(r['overhead'] > 0 for r in res.values())
+    assert res[0]['ema_s'] is None and res[2000]['ema_s'] is not None

@@ -13,7 +13,8 @@ import torch
 from helpers import REPO, cfg_path, load_cfg, semi_overrides, train
 from semiseg_mm.datasets import DatasetError
 from semiseg_mm.engine.hooks import (PseudoLabelCollapseError,
-                                     PseudoLabelHealthHook, probe_figures)
+                                     PseudoLabelHealthHook, best_threshold_f1,
+                                     probe_figures)
 
 FIXMATCH = cfg_path('fixmatch/dilatedconvnet_synthetic_1-16.py')
 
@@ -41,6 +42,32 @@ def test_probe_figures_by_hand():
     soft = probe_figures(labels, accept.float() * 0.5 + 0.25, gt, 2)
     assert soft['wrong_precision'] == pytest.approx(
         (0.25 * 1 + 0.75 * 2) / (0.25 * 4 + 0.75 * 3))
+
+
+def test_best_confidence_threshold_by_hand_and_brute_force():
+    # rejecting conf <= 0.3 finds wrong pixels 0 and 1 and one right pixel
+    # (2): P 2/3, R 2/3 (pixel 6 is wrong and confident) -> F1 2/3; <= 0.1
+    # gives 2 / (1 + 3) = 1/2, <= 0.9 4/7, everything 6/10; ties (0.3,
+    # 0.3) are rejected together
+    conf = torch.tensor([0.1, 0.3, 0.3, 0.9, 0.95, 0.97, 0.99])
+    wrong = torch.tensor([True, True, False, False, False, False, True])
+    fig = best_threshold_f1(conf, wrong)
+    assert fig['conf_best_threshold'] == pytest.approx(0.3)
+    assert fig['conf_best_f1'] == pytest.approx(2 / 3)
+    assert fig['conf_best_precision'] == pytest.approx(2 / 3)
+    assert fig['conf_best_recall'] == pytest.approx(2 / 3)
+    assert best_threshold_f1(conf, torch.zeros(7, dtype=torch.bool)) == {}
+    g = torch.Generator().manual_seed(0)
+    conf = (torch.rand(300, generator=g) * 20).round() / 20  # many ties
+    wrong = torch.rand(300, generator=g) < 0.6 - 0.5 * conf
+    best = 0.0
+    for t in conf.unique():
+        rej = conf <= t
+        tp = float((rej & wrong).sum())
+        p, r = tp / float(rej.sum()), tp / float(wrong.sum())
+        best = max(best, 2 * p * r / (p + r) if p + r else 0.0)
+    assert best_threshold_f1(conf, wrong)['conf_best_f1'] == pytest.approx(
+        best)
 
 
 def hook_with(classes=('bg', 'a', 'b'), **kw):

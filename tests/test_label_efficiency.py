@@ -187,6 +187,32 @@ def test_final_metric_reads_the_newest_run_only(tmp_path):
                              'nothing'), 'teacher/mIoU')
 
 
+def test_runs_loading_a_checkpoint_wait_for_it(tmp_path, monkeypatch):
+    """FixMatch + ELN filter loads the ELN run's final checkpoint of its
+    seed: ELN trains first (also when not asked for, then unreported)."""
+    started, real_run_one = [], le.run_one
+
+    def fake_run_one(entry, seed, *args):
+        started.append((entry.key, seed))
+        return le.RunResult(entry.key, seed, 50.0, 1.0, 49.0)
+
+    monkeypatch.setattr(le, 'run_one', fake_run_one)
+    results = le.run_benchmark([le.ENTRIES['fixmatch_eln']], [0, 1], '', '',
+                               '', '', jobs=2, progress=False)
+    assert started[:2] == [('eln', 0), ('eln', 1)]
+    assert sorted(started[2:]) == [('fixmatch_eln', 0), ('fixmatch_eln', 1)]
+    assert [(r.entry, r.seed) for r in results] == [('fixmatch_eln', 0),
+                                                   ('fixmatch_eln', 1)]
+    cfg = le.make_run_config(le.ENTRIES['fixmatch_eln'], 1, config_root(),
+                             300, str(tmp_path / 'fixmatch_eln_seed1' / 'work'))
+    assert cfg.model.pseudo_label_filter.checkpoint == str(
+        tmp_path / 'eln_seed1' / 'work' / 'iter_300.pth')
+    with pytest.raises(FileNotFoundError, match=r'needs the eln run.s '
+                       r'checkpoint .*eln_seed0/work/iter_3000.pth'):
+        real_run_one(le.ENTRIES['fixmatch_eln'], 0, config_root(), '', None,
+                     str(tmp_path), '')
+
+
 def test_longest_runs_start_first_results_keep_order(tmp_path, monkeypatch):
     started = []
 
@@ -276,6 +302,7 @@ def test_variants_run_only_when_named():
     """Rows with default=False (e.g. GCT's strong-view variant) stay out of
     make demo, the full benchmark and the docs table unless named."""
     keys = le.default_keys()
-    assert keys == ['sup_1-16', 'sup_full', 'mean_teacher', 'fixmatch', 'gct']
+    assert keys == ['sup_1-16', 'sup_full', 'mean_teacher', 'fixmatch', 'eln',
+                    'gct']
     assert not le.ENTRIES['gct_strong_ce'].default
     assert 'gct_strong_ce' in le.ENTRIES

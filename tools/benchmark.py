@@ -17,6 +17,7 @@ import os.path as osp
 import subprocess
 import sys
 import tempfile
+from typing import Optional
 
 from tqdm import tqdm
 
@@ -38,6 +39,11 @@ def parse_args(argv=None):
                    help='the docs/benchmarks.md block --write-docs replaces '
                    '(speed: the semi-supervised methods, speed-uda: the '
                    'domain-adaptation ones)')
+    p.add_argument('--stages', action='store_true',
+                   help='measure a method trained in stages once per stage '
+                   '(at the middle iteration of each), a row each')
+    p.add_argument('--at-iter', type=int, default=None,
+                   help=argparse.SUPPRESS)
     p.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
     p.add_argument('--out', default=None, help=argparse.SUPPRESS)
     return p.parse_args(argv)
@@ -48,12 +54,25 @@ def run_child(args) -> None:
     torch.set_num_threads(args.threads)
     import semiseg_mm  # noqa: F401
     from semiseg_mm.benchmark.speed import measure
-    result = measure(args.configs[0], args.iters, args.warmup)
+    result = measure(args.configs[0], args.iters, args.warmup,
+                     at_iter=args.at_iter)
     with open(args.out, 'w') as f:
         json.dump(result, f)
 
 
-def measure_in_subprocess(config: str, args) -> dict:
+def stage_iterations(config: str) -> list:
+    """``[None]``, or the middle iteration of each training stage of a
+    staged method's config (``model.semi_train_cfg.stages``)."""
+    from mmengine.config import Config
+    stages = Config.fromfile(config).model.get('semi_train_cfg',
+                                               {}).get('stages')
+    if not stages:
+        return [None]
+    return [(s['begin'] + s['end']) // 2 for s in stages]
+
+
+def measure_in_subprocess(config: str, args,
+                          at_iter: Optional[int] = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = osp.join(tmp, 'result.json')
         env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
@@ -61,7 +80,7 @@ def measure_in_subprocess(config: str, args) -> dict:
             sys.executable, __file__, config, '--child', '--out', out,
             '--iters', str(args.iters), '--warmup', str(args.warmup),
             '--threads', str(args.threads)
-        ]
+        ] + ([] if at_iter is None else ['--at-iter', str(at_iter)])
         r = subprocess.run(cmd, env=env, capture_output=True, text=True,
                            cwd=os.getcwd())
         if r.returncode != 0:
@@ -90,7 +109,9 @@ def table(results, baseline) -> str:
         checks, health = (None if r.get(k) is None else 100 * r[k]
                           for k in ('checks_share', 'health_share'))
         lines.append(
-            f"| `{osp.relpath(r['config'], REPO)}` | {r['model']} | "
+            f"| `{osp.relpath(r['config'], REPO)}`" +
+            (f" ({r['stage']})" if r.get('stage') else '') +
+            f" | {r['model']} | "
             f"{r['iter_s']:.3f} | {fmt(r['reference_s'])} | "
             f"{fmt(r['overhead'], '.2f', 'x')} | {fmt(share, '.2f', ' %')} | "
             f"{fmt(checks, '.2f', ' %')} | {fmt(health, '.2f', ' %')} | "
@@ -107,7 +128,10 @@ def main(argv=None):
     configs = ([args.baseline] if args.baseline else []) + args.configs
     results = []
     for cfg in tqdm(configs, desc='benchmark', unit='config'):
-        results.append(measure_in_subprocess(osp.abspath(cfg), args))
+        cfg = osp.abspath(cfg)
+        points = stage_iterations(cfg) if args.stages else [None]
+        for at in points:
+            results.append(measure_in_subprocess(cfg, args, at))
     baseline = results[0] if args.baseline else None
     import torch
     header = (f'{results[0]["device"]}, {args.threads} thread(s), median of '

@@ -59,6 +59,10 @@ class Entry:
         default: run when no ``--methods`` are given (``make demo``, the
             full benchmark, the docs table); ``False`` for variants that
             run only when named.
+        checkpoints_from: ``{config key: entry key}``: the key gets the
+            final checkpoint of that entry's run with the same seed (e.g.
+            FixMatch filtering with the ELN network an ELN run trained);
+            those runs train first, in the same benchmark folder.
     """
     key: str
     name: str
@@ -68,6 +72,7 @@ class Entry:
     split_keys: Dict[str, str] = field(default_factory=dict)
     cost: float = 1.0
     default: bool = True
+    checkpoints_from: Dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
         if self.role not in ROLES:
@@ -214,8 +219,23 @@ def make_run_config(entry: Entry,
     cfg.randomness = dict(seed=seed)
     for key, template in entry.split_keys.items():
         _set(cfg, key, template.format(seed=seed))
+    for key, dep in entry.checkpoints_from.items():
+        _set(cfg, key, dependency_checkpoint(dep, seed, config_root,
+                                             max_iters, work_dir))
     cfg.work_dir = work_dir
     return cfg
+
+
+def dependency_checkpoint(key: str, seed: int, config_root: str,
+                          max_iters: Optional[int], work_dir: str) -> str:
+    """The final checkpoint of entry ``key``'s run of ``seed`` in the
+    benchmark folder that holds ``work_dir`` (``<folder>/<row>_seed<s>/
+    work``)."""
+    if key not in ENTRIES:
+        raise KeyError(f'checkpoints_from names an unknown entry {key!r}')
+    iters = max_iters or config_iters(ENTRIES[key], config_root)
+    folder = osp.dirname(osp.dirname(osp.abspath(work_dir)))
+    return osp.join(folder, f'{key}_seed{seed}', 'work', f'iter_{iters}.pth')
 
 
 def _final_metric(work_dir: str, metric: str) -> float:
@@ -356,6 +376,13 @@ def run_one(entry: Entry,
     run_dir = osp.abspath(osp.join(out_root, f'{entry.key}_seed{seed}'))
     cfg = make_run_config(entry, seed, config_root, max_iters,
                           osp.join(run_dir, 'work'), cfg_options, input_size)
+    for key, dep in entry.checkpoints_from.items():
+        path = dependency_checkpoint(dep, seed, config_root, max_iters,
+                                     cfg.work_dir)
+        if not osp.isfile(path):
+            raise FileNotFoundError(
+                f'{entry.key} seed {seed}: {key} needs the {dep} run\'s '
+                f'checkpoint {path}, which does not exist (run {dep} first)')
     digest = config_digest(cfg)
     cfg_path = osp.join(run_dir, 'config.py')
     test_script = osp.join(osp.dirname(train_script), 'test.py')
@@ -413,11 +440,20 @@ def run_benchmark(entries: Sequence[Entry],
     """Train every (entry, seed), ``jobs`` processes at a time, each config
     with ``cfg_options`` merged in (``input_size``: see
     :func:`make_run_config`; ``data_link``: :func:`run_one`)."""
-    # longest first (stable: equal costs keep the given order)
-    tasks = sorted([(e, s) for e in entries for s in seeds],
-                   key=lambda t: -t[0].cost)
+    # runs whose checkpoints others load train first (rows not asked for
+    # run too, unreported); within a wave the longest first (stable:
+    # equal costs keep the given order)
+    deps = [ENTRIES[k] for e in entries for k in e.checkpoints_from.values()
+            if all(k != x.key for x in entries)]
+    first = list({e.key: e for e in [e for e in entries
+                                     if not e.checkpoints_from] + deps
+                  }.values())
+    waves = [[(e, s) for e in wave for s in seeds] for wave in (
+        first, [e for e in entries if e.checkpoints_from])]
+    waves = [sorted(w, key=lambda t: -t[0].cost) for w in waves if w]
     from tqdm import tqdm
-    bar = tqdm(total=len(tasks), desc=desc, unit='run', disable=not progress)
+    bar = tqdm(total=sum(map(len, waves)), desc=desc, unit='run',
+               disable=not progress)
     results: List[RunResult] = []
 
     def work(task):
@@ -431,8 +467,11 @@ def run_benchmark(entries: Sequence[Entry],
         return res
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        results = list(pool.map(work, tasks))
+        for wave in waves:
+            results += list(pool.map(work, wave))
     bar.close()
+    asked = {e.key for e in entries}
+    results = [r for r in results if r.entry in asked]
     order = {(e.key, s): i for i, (e, s) in enumerate(
         (e, s) for e in entries for s in seeds)}
     return sorted(results, key=lambda r: order[(r.entry, r.seed)])
@@ -613,6 +652,25 @@ register_entry(
         metric='teacher/mIoU',
         split_keys=SEMI_SPLIT_KEYS,
         cost=2.5))
+register_entry(
+    Entry(
+        key='eln_train_in_semi',
+        name='ELN, trained on in the semi stage (official code), 1/16',
+        config='eln/dilatedconvnet-train-eln-in-semi_synthetic_1-16.py',
+        metric='teacher/mIoU',
+        split_keys=SEMI_SPLIT_KEYS,
+        cost=2.7,
+        default=False))
+register_entry(
+    Entry(
+        key='fixmatch_eln',
+        name='FixMatch + ELN filter, 1/16',
+        config='fixmatch/dilatedconvnet-eln_synthetic_1-16.py',
+        metric='teacher/mIoU',
+        split_keys=SEMI_SPLIT_KEYS,
+        checkpoints_from={'model.pseudo_label_filter.checkpoint': 'eln'},
+        cost=2.4,
+        default=False))
 register_entry(
     Entry(
         key='gct',

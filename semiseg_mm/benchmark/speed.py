@@ -187,6 +187,50 @@ def _dacs(model, data) -> None:
     loss.backward()
 
 
+def _random_ce(logits: torch.Tensor) -> torch.Tensor:
+    target = torch.randint(0, logits.shape[1], (logits.shape[0], ) +
+                           logits.shape[2:], device=logits.device)
+    return F.cross_entropy(logits, target)
+
+
+@register_reference('ELN')
+def _eln(model, data) -> None:
+    """ELN's passes in the current stage: the student forward+backward over
+    the labelled images (every stage); in ``eln`` each auxiliary decoder
+    forward+backward on the detached labelled features and the ELN network
+    forward+backward on each of the K + 1 predictions; in ``semi`` the
+    student also over the weak and the strong views with its projector on
+    their decoder features, and, without gradients, the teacher (with its
+    projector) and the ELN network on the weak view."""
+    from semiseg_mm.models.utils.forward import forward_parts
+    inputs, samples = data['inputs'], data['data_samples']
+    stage = model.stage.name
+    x_l, x_w = inputs['sup'], inputs['unsup_teacher']
+    semi = stage == 'semi'
+    parts = [x_l] + ([x_w, inputs['unsup_student']] if semi else [])
+    out = forward_parts(model.student, parts, samples['sup'],
+                        with_feats=True, with_decoder_feats=semi)
+    loss = _head_losses(out)
+    if semi:
+        for dec, lg in zip(out.decoder_feats[1:], out.logits['decode'][1:]):
+            loss = loss + model.student.project(dec).square().mean() + \
+                _random_ce(lg)
+        with torch.no_grad():
+            t = forward_parts(model.teacher, [x_w], with_decoder_feats=True)
+            model.teacher.project(t.decoder_feats[0])
+            model.eln_network(x_w, t.logits['decode'][0])
+    loss.backward()
+    if stage == 'eln':
+        feats = [f.detach() for f in out.feats[0]]
+        preds = [out.logits['decode'][0].detach()]
+        for head in model.aux_decoders:
+            lg = head.forward(feats)
+            _random_ce(lg).backward()
+            preds.append(lg.detach())
+        for p in preds:
+            model.eln_network(x_l, p).square().mean().backward()
+
+
 def _peak_bytes() -> int:
     if torch.cuda.is_available():
         return torch.cuda.max_memory_allocated()
@@ -321,8 +365,12 @@ def _sample_check_s(loader, samples: int) -> float:
 def measure(config: str,
             iters: int = 20,
             warmup: int = 5,
-            cfg_options: Optional[dict] = None) -> dict:
-    """Time and memory of one config's training iteration (see module)."""
+            cfg_options: Optional[dict] = None,
+            at_iter: Optional[int] = None) -> dict:
+    """Time and memory of one config's training iteration (see module), at
+    iteration ``at_iter`` (default: half-way through training, past any
+    warm-up or ramp-up; a staged method is measured in that iteration's
+    stage)."""
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -338,9 +386,14 @@ def measure(config: str,
     it = iter(loader)
     batches = [next(it) for _ in range(warmup + iters)]
     # past any warm-up / ramp-up, so the unlabelled work is done
-    MessageHub.get_current_instance().update_info(
-        'iter', cfg.train_cfg.get('max_iters', 10**6) // 2)
+    if at_iter is None:
+        at_iter = cfg.train_cfg.get('max_iters', 10**6) // 2
+    MessageHub.get_current_instance().update_info('iter', at_iter)
+    sync_stage = getattr(unwrap(model), 'sync_stage', None)
+    stage = sync_stage(at_iter) if sync_stage is not None else None
     hook = _ema_hook(cfg, model)
+    if stage is not None and not stage.teacher:
+        hook = None  # EMATeacherHook averages only in teacher stages
     base_mem = _peak_bytes()
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
@@ -401,6 +454,7 @@ def measure(config: str,
                 if health.hook is not None else None)
     result = dict(
         config=config,
+        stage=stage.name if stage is not None else None,
         model=name,
         threads=torch.get_num_threads(),
         device=device,

@@ -34,6 +34,8 @@ COLLECTIONS = {
                'https://arxiv.org/abs/1811.12833'),
     'dacs': ('DACS', 'DACS: Domain Adaptation via Cross-domain Mixed '
              'Sampling', 'https://arxiv.org/abs/2007.08702'),
+    'eln': ('ELN', 'Semi-supervised Semantic Segmentation with Error '
+            'Localization Network', 'https://arxiv.org/abs/2204.02078'),
 }
 
 

@@ -19,7 +19,9 @@ backends (``scalars.json``, TensorBoard, W&B) under ``health/``:
   accuracy (``pl_acc``, and ``pl_acc_accepted`` on the accepted pixels) and
   how well the filter finds the wrong pixels, by rejecting them
   (``wrong_precision``, ``wrong_recall``, ``wrong_f1``, and ``f1/<class>``
-  per pseudo-class).
+  per pseudo-class), next to the best a single confidence threshold does
+  (``conf_best_f1`` at ``conf_best_threshold``, with its precision and
+  recall: ELN's Table 4 comparison, for any filter).
 
 It warns in the log, with the figures, when the pseudo-labels collapse for
 ``patience`` intervals in a row: one class takes over the accepted pixels
@@ -92,6 +94,31 @@ def probe_figures(labels: torch.Tensor, accept: torch.Tensor,
         out[f'f1/{c}'] = _f1(p, r) if not (math.isnan(p) or
                                            math.isnan(r)) else math.nan
     return out
+
+
+def best_threshold_f1(confidence: torch.Tensor, wrong: torch.Tensor
+                      ) -> Dict[str, float]:
+    """The best single confidence threshold at finding wrong pixels:
+    rejecting the pixels with ``confidence <= t``, the ``t`` with the
+    highest F1 (ELN's Table 4 baseline), with its precision and recall.
+    Vectorised: one sort, every distinct threshold at once."""
+    conf = confidence.flatten().to(torch.float)
+    w = wrong.flatten().to(torch.float)
+    total = float(w.sum())
+    if conf.numel() == 0 or total == 0:
+        return {}
+    order = torch.argsort(conf, stable=True)
+    conf, w = conf[order], w[order]
+    hits = torch.cumsum(w, 0)
+    rejected = torch.arange(1, len(w) + 1, dtype=torch.float)
+    f1 = 2 * hits / (rejected + total)
+    last = torch.ones_like(conf, dtype=torch.bool)  # last of equal values
+    last[:-1] = conf[1:] > conf[:-1]
+    f1 = torch.where(last, f1, torch.full_like(f1, -1.0))
+    i = int(torch.argmax(f1))
+    return dict(conf_best_f1=float(f1[i]), conf_best_threshold=float(conf[i]),
+                conf_best_precision=float(hits[i] / rejected[i]),
+                conf_best_recall=float(hits[i] / total))
 
 
 @HOOKS.register_module()
@@ -295,15 +322,21 @@ class PseudoLabelHealthHook(Hook):
             for c, name in enumerate(self.classes):
                 out[f'threshold/{name}'] = float(thr[c])
         if self._probe:
-            labels, accept, gt = [], [], []
+            labels, accept, gt, conf = [], [], [], []
             for inputs, masks in self._probe:
-                lab, acc = model.probe_pseudo_labels(inputs)
+                lab, acc, cf = model.probe_pseudo_labels(
+                    inputs, with_confidence=True)
                 labels.append(lab.flatten())
                 accept.append(acc.flatten())
+                conf.append(cf.flatten())
                 gt.append(masks.flatten())
-            probe = probe_figures(torch.cat(labels), torch.cat(accept),
-                                  torch.cat(gt), self.num_classes,
-                                  self.ignore_index)
+            labels, gt, conf = torch.cat(labels), torch.cat(gt), torch.cat(
+                conf)
+            probe = probe_figures(labels, torch.cat(accept), gt,
+                                  self.num_classes, self.ignore_index)
+            m = (gt != self.ignore_index) & (gt >= 0) & (
+                gt < self.num_classes)
+            probe.update(best_threshold_f1(conf[m], (labels != gt)[m]))
             for k, v in probe.items():
                 if k.startswith('f1/'):
                     k = f'f1/{self.classes[int(k[3:])]}'
@@ -357,7 +390,11 @@ class PseudoLabelHealthHook(Hook):
         if 'pl_acc' in fig:
             parts.append(f'probe accuracy {fig["pl_acc"]:.1%}, on accepted '
                          f'{fig["pl_acc_accepted"]:.1%}, wrong-pixel F1 '
-                         f'{fig["wrong_f1"]:.2f}')
+                         f'{fig["wrong_f1"]:.2f}' + (
+                             f' (best confidence threshold '
+                             f'{fig["conf_best_threshold"]:.2f}: '
+                             f'{fig["conf_best_f1"]:.2f})'
+                             if 'conf_best_f1' in fig else ''))
         print_log(f'PseudoLabelHealthHook: iteration {step}: ' +
                   '; '.join(parts), logger='current')
         why = self.collapse(fig)

@@ -464,24 +464,28 @@ class SemiBaseSegmentor(BaseSegmentor):
         self.pl_stats = stats
 
     @torch.no_grad()
-    def probe_pseudo_labels(self, inputs: Tensor) -> Tuple[Tensor, Tensor]:
+    def probe_pseudo_labels(self, inputs: Tensor,
+                            with_confidence: bool = False) -> tuple:
         """Pseudo-labels and their acceptance on ``inputs`` (preprocessed
         images) as training would make them, without updating any running
         statistic: the pseudo-label source in eval mode, the filter in eval
-        mode (every pixel accepted without a filter)."""
+        mode (every pixel accepted without a filter); with
+        ``with_confidence`` also the teacher's confidence (for comparing a
+        filter with the best confidence threshold)."""
         logits = self.teacher_logits(inputs, self.pseudo_source)
         probs = logits.softmax(dim=1)
         valid = torch.ones(probs.shape[:1] + probs.shape[2:],
                            dtype=torch.bool, device=probs.device)
         batch = PseudoLabelBatch.from_probs(probs, valid, images=inputs,
                                             logits=logits)
+        extra = (batch.confidence, ) if with_confidence else ()
         f = self.pseudo_label_filter
         if f is None:
-            return batch.labels, valid
+            return (batch.labels, valid) + extra
         was_training = f.training
         f.eval()
         try:
-            return batch.labels, f(batch)
+            return (batch.labels, f(batch)) + extra
         finally:
             f.train(was_training)
 
