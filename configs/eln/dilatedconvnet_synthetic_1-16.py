@@ -8,41 +8,20 @@
 #   [1000, 3000) + the EMA teacher's (0.995) pseudo-labels where ELN accepts
 #                them, CE on the weak and the strong view, and the pixel
 #                contrastive loss (ELN and the auxiliary decoders frozen)
-# The ELN network is a small CPU one (the DilatedConvNet body on
-# image + entropy + logits, one logit per pixel); the projector is 32 -> 16.
+# The ELN network is a small CPU one (_base_/models/eln_network_cpu.py: the
+# DilatedConvNet body on image + entropy + logits, one logit per pixel); the
+# projector is 32 -> 16.
 _base_ = [
     '../_base_/models/dilated_convnet.py',
     '../_base_/datasets/synthetic_semi.py',
     '../_base_/schedules/synthetic_cpu.py', '../_base_/default_runtime.py',
-    '../_base_/semi/eln.py'
+    '../_base_/semi/eln.py', '../_base_/models/eln_network_cpu.py'
 ]
 segmentor = dict(
     _base_.model,
     type='ProjectedEncoderDecoder',
     projector=dict(
         type='ProjectionHead', channels=32, out_channels=16, num_convs=2))
-norm_cfg = dict(type='BN', requires_grad=True)
-eln_network = dict(
-    type='ELNNetwork',
-    backbone=dict(
-        type='DilatedConvNet',
-        stem_channels=16,
-        channels=32,
-        dilations=(1, 2, 4, 1),
-        stride=2,
-        norm_cfg=norm_cfg),
-    decode_head=dict(
-        type='FCNHead',
-        in_channels=[16, 32],
-        in_index=[0, 1],
-        input_transform='resize_concat',
-        channels=32,
-        num_convs=1,
-        concat_input=False,
-        dropout_ratio=0.0,
-        norm_cfg=norm_cfg,
-        align_corners=False,
-        init_cfg=None))
 model = dict(
     _base_.eln,
     _delete_=True,
@@ -51,7 +30,7 @@ model = dict(
         type='mmdet.MultiBranchDataPreprocessor',
         data_preprocessor=_base_.model.data_preprocessor),
     pseudo_label_filter=dict(
-        _base_.eln.pseudo_label_filter, network=eln_network),
+        _base_.eln.pseudo_label_filter, network=_base_.eln_network_cpu),
     semi_train_cfg=dict(
         _base_.eln.semi_train_cfg,
         # 8 crops of 8 x 8 of the full-resolution 64 px projections (the

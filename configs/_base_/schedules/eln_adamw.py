@@ -3,7 +3,9 @@
 # auxiliary decoders for 50, then semi-supervised; AdamW lr 1e-4 (the
 # segmenter's and ELN's backbones 1e-5), weight decay 1e-5, constant
 # learning rate, mixed precision. A config puts eln_stages into
-# model.semi_train_cfg.stages.
+# model.semi_train_cfg.stages. The hooks (fail-fast checks included) are
+# sgd_poly.py's.
+_base_ = ['./sgd_poly.py']
 epoch_iters = 266
 max_iters = 500 * epoch_iters
 eln_stages = [
@@ -12,6 +14,7 @@ eln_stages = [
     dict(name='semi', begin=90 * epoch_iters, end=max_iters),
 ]
 optim_wrapper = dict(
+    _delete_=True,
     type='AmpOptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-4, weight_decay=1e-5),
     paramwise_cfg=dict(
