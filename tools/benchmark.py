@@ -42,6 +42,10 @@ def parse_args(argv=None):
     p.add_argument('--stages', action='store_true',
                    help='measure a method trained in stages once per stage '
                    '(at the middle iteration of each), a row each')
+    p.add_argument('--cfg-options', nargs='+', metavar='KEY=VALUE',
+                   default=None,
+                   help='overrides merged into every measured config (not '
+                   'the baseline), as tools/train.py\'s')
     p.add_argument('--at-iter', type=int, default=None,
                    help=argparse.SUPPRESS)
     p.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
@@ -54,7 +58,10 @@ def run_child(args) -> None:
     torch.set_num_threads(args.threads)
     import semiseg_mm  # noqa: F401
     from semiseg_mm.benchmark.speed import measure
+    from semiseg_mm.utils.launch import parse_cfg_options
     result = measure(args.configs[0], args.iters, args.warmup,
+                     cfg_options=parse_cfg_options(args.cfg_options)
+                     if args.cfg_options else None,
                      at_iter=args.at_iter)
     with open(args.out, 'w') as f:
         json.dump(result, f)
@@ -72,7 +79,8 @@ def stage_iterations(config: str) -> list:
 
 
 def measure_in_subprocess(config: str, args,
-                          at_iter: Optional[int] = None) -> dict:
+                          at_iter: Optional[int] = None,
+                          options: Optional[list] = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = osp.join(tmp, 'result.json')
         env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
@@ -80,7 +88,8 @@ def measure_in_subprocess(config: str, args,
             sys.executable, __file__, config, '--child', '--out', out,
             '--iters', str(args.iters), '--warmup', str(args.warmup),
             '--threads', str(args.threads)
-        ] + ([] if at_iter is None else ['--at-iter', str(at_iter)])
+        ] + ([] if at_iter is None else ['--at-iter', str(at_iter)]) + (
+            ['--cfg-options', *options] if options else [])
         r = subprocess.run(cmd, env=env, capture_output=True, text=True,
                            cwd=os.getcwd())
         if r.returncode != 0:
@@ -127,11 +136,13 @@ def main(argv=None):
         return
     configs = ([args.baseline] if args.baseline else []) + args.configs
     results = []
-    for cfg in tqdm(configs, desc='benchmark', unit='config'):
+    for i, cfg in enumerate(tqdm(configs, desc='benchmark', unit='config')):
         cfg = osp.abspath(cfg)
         points = stage_iterations(cfg) if args.stages else [None]
+        baseline_run = args.baseline is not None and i == 0
         for at in points:
-            results.append(measure_in_subprocess(cfg, args, at))
+            results.append(measure_in_subprocess(
+                cfg, args, at, None if baseline_run else args.cfg_options))
     baseline = results[0] if args.baseline else None
     import torch
     header = (f'{results[0]["device"]}, {args.threads} thread(s), median of '

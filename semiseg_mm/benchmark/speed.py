@@ -196,31 +196,38 @@ def _random_ce(logits: torch.Tensor) -> torch.Tensor:
 @register_reference('ELN')
 def _eln(model, data) -> None:
     """ELN's passes in the current stage: the student forward+backward over
-    the labelled images (every stage); in ``eln`` each auxiliary decoder
-    forward+backward on the detached labelled features and the ELN network
-    forward+backward on each of the K + 1 predictions; in ``semi`` the
-    student also over the weak and the strong views with its projector on
-    their decoder features, and, without gradients, the teacher (with its
+    the labelled images (every stage); where the auxiliary decoders and ELN
+    learn (``eln``; ``semi`` when a config unfreezes them) each auxiliary
+    decoder forward+backward on the detached labelled features and the ELN
+    network forward+backward on each of the K + 1 predictions; in the
+    teacher stage (``semi``) the student also over the weak and the strong
+    views with its projector on their decoder features (when the
+    contrastive loss is on), and, without gradients, the teacher (with its
     projector) and the ELN network on the weak view."""
     from semiseg_mm.models.utils.forward import forward_parts
     inputs, samples = data['inputs'], data['data_samples']
-    stage = model.stage.name
+    stage = model.stage
     x_l, x_w = inputs['sup'], inputs['unsup_teacher']
-    semi = stage == 'semi'
+    semi = stage.teacher
+    contrast = semi and model.contrast['weight'] > 0
     parts = [x_l] + ([x_w, inputs['unsup_student']] if semi else [])
     out = forward_parts(model.student, parts, samples['sup'],
-                        with_feats=True, with_decoder_feats=semi)
+                        with_feats=True, with_decoder_feats=contrast)
     loss = _head_losses(out)
     if semi:
-        for dec, lg in zip(out.decoder_feats[1:], out.logits['decode'][1:]):
-            loss = loss + model.student.project(dec).square().mean() + \
-                _random_ce(lg)
+        for i, lg in enumerate(out.logits['decode'][1:], start=1):
+            loss = loss + _random_ce(lg)
+            if contrast:
+                loss = loss + model.student.project(
+                    out.decoder_feats[i]).square().mean()
         with torch.no_grad():
-            t = forward_parts(model.teacher, [x_w], with_decoder_feats=True)
-            model.teacher.project(t.decoder_feats[0])
+            t = forward_parts(model.teacher, [x_w],
+                              with_decoder_feats=contrast)
+            if contrast:
+                model.teacher.project(t.decoder_feats[0])
             model.eln_network(x_w, t.logits['decode'][0])
     loss.backward()
-    if stage == 'eln':
+    if model.trains('pseudo_label_filter'):
         feats = [f.detach() for f in out.feats[0]]
         preds = [out.logits['decode'][0].detach()]
         for head in model.aux_decoders:
