@@ -43,9 +43,9 @@ def parse_args(argv=None):
                    help="default: the domain-adaptation demo preset's")
     p.add_argument('--uda', action='store_true',
                    help='also train the domain-adaptation rows (source-only, '
-                   'AdvEnt, target-supervised on the synthetic pair; not yet '
-                   'part of `make demo`: its time and ranking at this '
-                   'schedule are still to be recorded)')
+                   'AdvEnt, target-supervised on the synthetic pair, 1000 '
+                   'iterations; about 4 more minutes, docs/benchmarks.md '
+                   '"make demo")')
     return p.parse_args(argv)
 
 
