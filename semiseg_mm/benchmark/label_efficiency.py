@@ -377,8 +377,9 @@ def run_one(entry: Entry,
     cfg = make_run_config(entry, seed, config_root, max_iters,
                           osp.join(run_dir, 'work'), cfg_options, input_size)
     for key, dep in entry.checkpoints_from.items():
-        path = dependency_checkpoint(dep, seed, config_root, max_iters,
-                                     cfg.work_dir)
+        path = cfg
+        for part in key.split('.'):  # set by make_run_config
+            path = path[part]
         if not osp.isfile(path):
             raise FileNotFoundError(
                 f'{entry.key} seed {seed}: {key} needs the {dep} run\'s '

@@ -59,12 +59,16 @@ def register_reference(*names: str) -> Callable:
     return wrap
 
 
+def _random_ce(logits: torch.Tensor) -> torch.Tensor:
+    """CE of ``logits`` against random labels (the cost of a CE loss)."""
+    target = torch.randint(0, logits.shape[1], (logits.shape[0], ) +
+                           logits.shape[2:], device=logits.device)
+    return F.cross_entropy(logits, target)
+
+
 def _fwd_bwd(model, x: torch.Tensor) -> None:
     from semiseg_mm.models.utils import full_res_logits
-    logits = full_res_logits(model, x)
-    target = torch.randint(0, logits.shape[1], (x.shape[0], ) +
-                           logits.shape[2:])
-    F.cross_entropy(logits, target).backward()
+    _random_ce(full_res_logits(model, x)).backward()
 
 
 def _head_losses(out) -> torch.Tensor:
@@ -116,10 +120,7 @@ def _gct(model, data) -> None:
     for task_model in model.task_models():
         logits = full_res_logits(task_model, x)
         p = logits.softmax(dim=1)
-        target = torch.randint(0, logits.shape[1],
-                               (x.shape[0], ) + logits.shape[2:])
-        (F.cross_entropy(logits, target) +
-         detector(x, p).square().mean()).backward()
+        (_random_ce(logits) + detector(x, p).square().mean()).backward()
         probs.append(p.detach())
     for p in probs:
         detector(x, p).square().mean().backward()
@@ -180,17 +181,8 @@ def _dacs(model, data) -> None:
                         levels=model.used_levels(), concat=model.joint)
     loss = _head_losses(out)
     for logits in out.logits.values():
-        lg = logits[1]
-        target = torch.randint(0, lg.shape[1], (lg.shape[0], ) +
-                               lg.shape[2:])
-        loss = loss + F.cross_entropy(lg, target)
+        loss = loss + _random_ce(logits[1])
     loss.backward()
-
-
-def _random_ce(logits: torch.Tensor) -> torch.Tensor:
-    target = torch.randint(0, logits.shape[1], (logits.shape[0], ) +
-                           logits.shape[2:], device=logits.device)
-    return F.cross_entropy(logits, target)
 
 
 @register_reference('ELN')

@@ -57,13 +57,42 @@ def _f1(p: float, r: float) -> float:
     return 2 * p * r / (p + r) if p + r > 0 else 0.0
 
 
+def best_threshold_f1(confidence: torch.Tensor, wrong: torch.Tensor
+                      ) -> Dict[str, float]:
+    """The best single confidence threshold at finding wrong pixels:
+    rejecting the pixels with ``confidence <= t``, the ``t`` with the
+    highest F1 (ELN's Table 4 baseline), with its precision and recall.
+    Vectorised: one sort, every distinct threshold at once."""
+    conf = confidence.flatten().to(torch.float)
+    w = wrong.flatten().to(torch.float)
+    total = float(w.sum())
+    if conf.numel() == 0 or total == 0:
+        return {}
+    order = torch.argsort(conf, stable=True)
+    conf, w = conf[order], w[order]
+    hits = torch.cumsum(w, 0)
+    rejected = torch.arange(1, len(w) + 1, dtype=torch.float)
+    f1 = 2 * hits / (rejected + total)
+    last = torch.ones_like(conf, dtype=torch.bool)  # last of equal values
+    last[:-1] = conf[1:] > conf[:-1]
+    f1 = torch.where(last, f1, torch.full_like(f1, -1.0))
+    i = int(torch.argmax(f1))
+    return dict(conf_best_f1=float(f1[i]), conf_best_threshold=float(conf[i]),
+                conf_best_precision=float(hits[i] / rejected[i]),
+                conf_best_recall=float(hits[i] / total))
+
+
 def probe_figures(labels: torch.Tensor, accept: torch.Tensor,
                   gt: torch.Tensor, num_classes: int,
-                  ignore_index: int = 255) -> Dict[str, float]:
+                  ignore_index: int = 255,
+                  confidence: Optional[torch.Tensor] = None
+                  ) -> Dict[str, float]:
     """Pseudo-label accuracy and the filter's precision / recall / F1 at
     finding wrong pixels (a rejected pixel counts as a positive; soft
     filters reject ``1 - weight`` of a pixel), overall and per pseudo-class
-    (``f1/<c>``). Pixels whose mask is the ignore index do not count."""
+    (``f1/<c>``); with the teacher's ``confidence``, also the best single
+    threshold's (:func:`best_threshold_f1`). Pixels whose mask is the
+    ignore index do not count."""
     m = (gt != ignore_index) & (gt >= 0) & (gt < num_classes)
     wrong = (labels != gt)[m].to(torch.float)
     weight = accept[m].to(torch.float)
@@ -93,32 +122,9 @@ def probe_figures(labels: torch.Tensor, accept: torch.Tensor,
         p, r = prf(sel)
         out[f'f1/{c}'] = _f1(p, r) if not (math.isnan(p) or
                                            math.isnan(r)) else math.nan
+    if confidence is not None:
+        out.update(best_threshold_f1(confidence[m], wrong > 0))
     return out
-
-
-def best_threshold_f1(confidence: torch.Tensor, wrong: torch.Tensor
-                      ) -> Dict[str, float]:
-    """The best single confidence threshold at finding wrong pixels:
-    rejecting the pixels with ``confidence <= t``, the ``t`` with the
-    highest F1 (ELN's Table 4 baseline), with its precision and recall.
-    Vectorised: one sort, every distinct threshold at once."""
-    conf = confidence.flatten().to(torch.float)
-    w = wrong.flatten().to(torch.float)
-    total = float(w.sum())
-    if conf.numel() == 0 or total == 0:
-        return {}
-    order = torch.argsort(conf, stable=True)
-    conf, w = conf[order], w[order]
-    hits = torch.cumsum(w, 0)
-    rejected = torch.arange(1, len(w) + 1, dtype=torch.float)
-    f1 = 2 * hits / (rejected + total)
-    last = torch.ones_like(conf, dtype=torch.bool)  # last of equal values
-    last[:-1] = conf[1:] > conf[:-1]
-    f1 = torch.where(last, f1, torch.full_like(f1, -1.0))
-    i = int(torch.argmax(f1))
-    return dict(conf_best_f1=float(f1[i]), conf_best_threshold=float(conf[i]),
-                conf_best_precision=float(hits[i] / rejected[i]),
-                conf_best_recall=float(hits[i] / total))
 
 
 @HOOKS.register_module()
@@ -330,13 +336,9 @@ class PseudoLabelHealthHook(Hook):
                 accept.append(acc.flatten())
                 conf.append(cf.flatten())
                 gt.append(masks.flatten())
-            labels, gt, conf = torch.cat(labels), torch.cat(gt), torch.cat(
-                conf)
-            probe = probe_figures(labels, torch.cat(accept), gt,
-                                  self.num_classes, self.ignore_index)
-            m = (gt != self.ignore_index) & (gt >= 0) & (
-                gt < self.num_classes)
-            probe.update(best_threshold_f1(conf[m], (labels != gt)[m]))
+            probe = probe_figures(torch.cat(labels), torch.cat(accept),
+                                  torch.cat(gt), self.num_classes,
+                                  self.ignore_index, torch.cat(conf))
             for k, v in probe.items():
                 if k.startswith('f1/'):
                     k = f'f1/{self.classes[int(k[3:])]}'

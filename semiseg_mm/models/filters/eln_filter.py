@@ -101,9 +101,9 @@ class ELNFilter(PseudoLabelFilter):
 
     def init_weights(self) -> None:
         """After the runner's initialisation, the checkpoint's weights."""
-        if hasattr(self.network, 'init_weights') and self.checkpoint is None:
+        if self.checkpoint is None:
             self.network.init_weights()
-        if self.checkpoint is not None:
+        else:
             self.load_network(self.checkpoint)
 
     def train(self, mode: bool = True) -> 'ELNFilter':
@@ -117,10 +117,7 @@ class ELNFilter(PseudoLabelFilter):
         return torch.sigmoid(self.network(images, logits))[:, 0]
 
     def forward(self, batch: PseudoLabelBatch) -> Tensor:
+        # ELNNetwork answers at the images' resolution, the teacher's
+        # (full-resolution) pseudo-labels' too
         self.check_batch(batch)
-        prob = self.probability(batch.images, batch.logits)
-        if prob.shape[-2:] != batch.labels.shape[-2:]:
-            prob = torch.nn.functional.interpolate(
-                prob[:, None], size=batch.labels.shape[-2:],
-                mode='bilinear', align_corners=False)[:, 0]
-        return prob > self.threshold
+        return self.probability(batch.images, batch.logits) > self.threshold

@@ -121,11 +121,6 @@ class ELN(SemiBaseSegmentor):
                 'semi_train_cfg.contrast.weight=0')
 
     # ------------------------------------------------------------------ #
-    def trains(self, path: str) -> bool:
-        """Whether the sub-module ``path`` learns in the current stage."""
-        stage = self.stage
-        return stage is None or path not in stage.frozen
-
     @property
     def eln_network(self) -> torch.nn.Module:
         return self.pseudo_label_filter.network
@@ -149,10 +144,10 @@ class ELN(SemiBaseSegmentor):
             with_decoder_feats=use_contrast)
         losses = self.sup_losses(out.losses)
         # 2. auxiliary decoders and ELN on the labelled images
-        labels_l = self._labelled_masks(s_l, x_l.device)
         aux_logits = self.aux_losses(out.feats[0], s_l,
                                      out.losses['decode.loss_ce'], losses)
         if self.trains('pseudo_label_filter'):
+            labels_l = self._labelled_masks(s_l, x_l.device)
             preds = [out.logits['decode'][0].detach()] + aux_logits
             loss = sum(
                 eln_loss(self.eln_network(x_l, p), p, labels_l)

@@ -203,6 +203,12 @@ class SemiBaseSegmentor(BaseSegmentor):
             self.enter_stage(stage)
         return stage
 
+    def trains(self, path: str) -> bool:
+        """Whether the sub-module ``path`` learns in the current stage (not
+        in its ``frozen``; always without stages)."""
+        stage = self.stage
+        return stage is None or path not in stage.frozen
+
     def check_stages(self) -> None:
         """Every stage's frozen sub-modules exist (subclasses build theirs
         after this base) and the last stage ends at the runner's
