@@ -4,6 +4,8 @@ losses per stage (what trains, what is frozen), the pseudo-label plumbing
 config training through its three stages and resuming mid-stage exactly."""
 import copy
 
+import cv2
+
 import pytest
 import torch
 import torch.nn as nn
@@ -366,6 +368,17 @@ def test_synthetic_config_trains_through_three_stages_and_resumes(
     assert fig['num_images'] == 4
     for k in ('pl_acc', 'wrong_f1', 'conf_best_f1', 'conf_best_threshold'):
         assert k in fig, k
+    # the render tool's probe picture: ELN's score map and the verdicts
+    import visualize_semi
+    visualize_semi.main([cfg_file, str(tmp_path / 'full' / 'iter_6.pth'),
+                         '--out', str(tmp_path / 'vis'), '--probe',
+                         'ann_dir/train', '--max-images', '2'])
+    pic = cv2.imread(str(tmp_path / 'vis' / 'probe.png'))
+    # 2 rows of 128 px panels + titles, and the verdict legend; 7 panels
+    # (image, mask, teacher argmax + confidence, ELN score, accepted
+    # labels, verdict)
+    assert pic.shape[0] == 2 * (128 + 16 + 4) + 18
+    assert pic.shape[1] == 7 * 128 + 6 * 4
 
 
 # ---------------------------------------------------------------------- #

@@ -243,6 +243,70 @@ def test_probe_inputs_are_checked_before_training(synthetic_root, tmp_path):
         PseudoLabelHealthHook(probe=dict(seg_dir='ann_dir/train'))
 
 
+def test_verdict_map_by_hand():
+    from semiseg_mm.visualization import verdict_map
+    labels = torch.tensor([[0, 0, 1, 1, 2]])
+    gt = torch.tensor([[0, 1, 1, 0, 255]])
+    accept = torch.tensor([[True, True, False, False, True]])
+    # accepted right, accepted wrong, rejected right (lost), rejected wrong
+    # (caught), no mask
+    assert verdict_map(labels, accept, gt).tolist() == [[0, 1, 3, 2, 255]]
+    # soft weights count as accepted from 0.5
+    soft = torch.tensor([[0.3, 0.49, 0.5, 0.1, 0.0]])
+    assert verdict_map(labels, soft, gt).tolist() == [[3, 2, 0, 2, 255]]
+    with pytest.raises(ValueError, match='one shape'):
+        verdict_map(labels, accept, gt[:, :4])
+
+
+def test_probe_panels_and_their_legend():
+    from semiseg_mm.visualization import (VERDICTS, probe_panels,
+                                          render_panels)
+    g = torch.Generator().manual_seed(0)
+    probs = torch.rand(2, 3, 8, 8, generator=g).softmax(1)
+    conf, labels = probs.max(1)
+    gt = torch.randint(0, 3, (2, 8, 8), generator=g)
+    gt[:, 0] = 255
+    details = dict(probs=probs, labels=labels, confidence=conf,
+                   accept=conf > 0.4, score=torch.rand(2, 8, 8, generator=g))
+    panels = probe_panels(details, torch.rand(2, 3, 8, 8), gt,
+                          score_name='ELNFilter score')
+    assert list(panels) == ['image', 'ground_truth', 'teacher_probs',
+                            'ELNFilter score', 'accepted_labels', 'verdict']
+    # rejected pixels are drawn as ignore (black), accepted ones keep their
+    # label
+    acc = panels['accepted_labels']
+    assert torch.equal(acc[conf > 0.4], labels[conf > 0.4])
+    assert bool((acc[conf <= 0.4] == 255).all())
+    palette = [[10, 10, 10], [200, 0, 0], [0, 200, 0]]
+    grid = render_panels(panels, palette)
+    plain = render_panels({k: v for k, v in panels.items()
+                           if k != 'verdict'}, palette)
+    assert grid.shape[0] == plain.shape[0] + 18  # the legend strip
+    # the verdict panel (last) is drawn in the VERDICTS colours, black where
+    # no mask
+    top = 16
+    tile = grid[top:top + 128, -128:]
+    colours = {tuple(c) for c in tile.reshape(-1, 3)}
+    assert colours <= {tuple(c) for _, c in VERDICTS} | {(0, 0, 0)}
+    assert (tile[:16] == 0).all()  # first mask row is the ignore index
+    assert (tile[16:].reshape(-1, 3).max(1) > 0).all()  # masks: coloured
+
+
+def test_probe_pictures_during_training(synthetic_root, tmp_path):
+    with pytest.raises(ValueError, match='needs probe'):
+        PseudoLabelHealthHook(vis_interval=2)
+    with pytest.raises(ValueError, match='vis_interval must be >= 1'):
+        PseudoLabelHealthHook(vis_interval=0,
+                              probe=dict(seg_map_path='ann_dir/train'))
+    # reports at 2, 4, 6: a picture at the first report past each multiple
+    # of 3 (iterations 4 and 6)
+    train(health_cfg(synthetic_root, str(tmp_path), iters=6, vis_interval=3,
+                     vis_images=2))
+    pics = sorted(f for r, _, fs in __import__('os').walk(tmp_path)
+                  for f in fs if f.startswith('pseudo_label_probe'))
+    assert pics == ['pseudo_label_probe_4.png', 'pseudo_label_probe_6.png']
+
+
 def test_plot_tool_draws_a_finished_run(synthetic_root, tmp_path):
     import subprocess
     import sys

@@ -18,7 +18,6 @@ import argparse
 import json
 import os.path as osp
 import sys
-from types import SimpleNamespace
 
 
 def parse_args(argv=None):
@@ -52,12 +51,10 @@ def report(config: str, checkpoint: str, seg_map_path: str, num: int,
     load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
     model.eval()
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
-    runner = SimpleNamespace(model=model,
-                             train_dataloader=SimpleNamespace(dataset=dataset))
-    hook = PseudoLabelHealthHook(
-        probe=dict(seg_map_path=seg_map_path, num=num, seed=seed))
     with torch.no_grad():
-        hook.before_train(runner)
+        hook = PseudoLabelHealthHook.offline(
+            model, dataset, dict(seg_map_path=seg_map_path, num=num,
+                                 seed=seed))
         fig = hook.figures(model)
     fig['num_images'] = sum(len(x) for x, _ in hook._probe)
     return fig

@@ -9,9 +9,20 @@ side, exactly as the training-time SemiVisualizationHook draws them.
   python tools/visualize_semi.py configs/advent/...advent.py ADVENT.pth \
       --before SOURCE_ONLY.pth --out vis/
 
+  # unlabelled training images whose masks are known: the pseudo-labels the
+  # filter accepted, and which rejected pixels were really wrong
+  python tools/visualize_semi.py configs/eln/...py ELN.pth --out vis/ \
+      --probe ann_dir/train [--max-images 4]
+
 The method runs its own loss() on batches of the training dataloader (same
 pipelines, same code path); ``--iter`` sets the iteration that ramp-ups and
-warm-ups see (default: the checkpoint's).
+warm-ups see (default: the checkpoint's). ``--probe`` draws instead, as
+``PseudoLabelHealthHook(vis_interval=...)`` does during training, unlabelled
+training images with their masks (folder relative to the unlabelled
+dataset's data_root), the teacher's pseudo-labels and confidence, the
+filter's own score (ELN's), the accepted pseudo-labels and each pixel's
+verdict: accepted right / accepted wrong / rejected wrong (caught) /
+rejected right (lost).
 """
 import argparse
 import os
@@ -36,7 +47,15 @@ def parse_args(argv=None):
                    'adaptation (e.g. source-only, a plain mmseg segmentor); '
                    'its target predictions and entropy are drawn next to '
                    "the adapted model's")
+    p.add_argument('--probe', default=None, metavar='SEG_MAP_PATH',
+                   help='draw unlabelled training images whose masks are in '
+                   "this folder (relative to the unlabelled dataset's "
+                   'data_root) with the verdict of the filter against them')
+    p.add_argument('--probe-seed', type=int, default=0,
+                   help='which probe images (--max-images of them)')
     args = p.parse_args(argv)
+    if args.probe and args.before:
+        p.error('--probe and --before draw different pictures: pass one')
     bad = [o for o in args.cfg_options or [] if '=' not in o]
     if bad:
         p.error(f'--cfg-options takes KEY=VALUE pairs, got {bad}')
@@ -79,6 +98,8 @@ def main(argv=None):
     it = args.iter if args.iter is not None else ckpt.get('meta', {}).get(
         'iter', 0)
     MessageHub.get_current_instance().update_info('iter', it)
+    if args.probe:
+        return probe_picture(model, cfg, args, it)
     model.train()
     cfg.train_dataloader.num_workers = 0
     cfg.train_dataloader.pop('persistent_workers', None)
@@ -116,6 +137,28 @@ def main(argv=None):
         written += 1
         print(f'wrote {path}')
     print(f'{written} picture(s) at iteration {it}')
+
+
+def probe_picture(model, cfg, args, it: int) -> None:
+    """The health hook's probe picture for this checkpoint."""
+    import cv2
+    import torch
+
+    from semiseg_mm.engine.hooks import PseudoLabelHealthHook
+    from semiseg_mm.registry import DATASETS
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    model.eval()
+    with torch.no_grad():
+        hook = PseudoLabelHealthHook.offline(
+            model, dataset,
+            dict(seg_map_path=args.probe, num=args.max_images,
+                 seed=args.probe_seed),
+            vis_images=args.max_images)
+        grid = hook.probe_picture(model, dataset.metainfo['palette'])
+    os.makedirs(args.out, exist_ok=True)
+    path = osp.join(args.out, 'probe.png')
+    cv2.imwrite(path, cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
+    print(f'wrote {path}: {args.max_images} probe image(s) at iteration {it}')
 
 
 if __name__ == '__main__':

@@ -35,7 +35,8 @@ ROLES = ('sup_low', 'sup_full', 'method')
 #: the splits a run is evaluated on: val chooses, test reports
 SPLITS = ('test', 'val')
 # config keys holding iteration counts, scaled with the schedule
-_ITER_KEYS = ('max_iters', 'val_interval', 'begin', 'end', 'interval')
+_ITER_KEYS = ('max_iters', 'val_interval', 'begin', 'end', 'interval',
+              'vis_interval')
 
 
 @dataclass

@@ -12,7 +12,14 @@ turns them into one image per sample, a row of panels, by kind:
 * (N, H, W) bool maps -> white/black masks (e.g. accepted pixels),
 * (N, H, W) or (N, 1, H, W) float maps -> heat maps in [0, 1] (confidence,
   flaw maps, errors); NaN marks "no value" (e.g. an error map of an
-  unlabelled image) and is drawn grey.
+  unlabelled image) and is drawn grey,
+* ``*verdict`` (N, H, W) maps of :func:`verdict_map` -> the filter's
+  decision against the mask, in the :data:`VERDICTS` colours, with a legend
+  under the grid.
+
+:func:`probe_panels` assembles the panels of unlabelled images whose masks
+are known (the health hook's probe): which pseudo-labels the filter
+accepted, and which of those it rejected were really wrong.
 
 Rows of several samples are stacked into one grid image.
 """
@@ -25,6 +32,76 @@ from torch import Tensor
 
 PANEL_MIN_SIZE = 128
 NO_DATA_GREY = 128
+
+#: :func:`verdict_map` codes: (name, RGB colour); pixels without a mask
+#: (the ignore index) are drawn black
+VERDICTS = (
+    ('accepted, right', (40, 170, 60)),
+    ('accepted, WRONG', (230, 30, 30)),
+    ('rejected, wrong (caught)', (250, 200, 0)),
+    ('rejected, right (lost)', (60, 110, 230)),
+)
+VERDICT_NONE = 255
+
+
+def verdict_map(labels: Tensor, accept: Tensor, gt: Tensor,
+                ignore_index: int = 255) -> Tensor:
+    """(N, H, W) uint8 codes of what the filter did with each pseudo-label,
+    judged against the mask ``gt``: 0 accepted and right, 1 accepted and
+    wrong, 2 rejected and wrong (a wrong pseudo-label the filter caught),
+    3 rejected and right (a good one it threw away); :data:`VERDICT_NONE`
+    where the mask is ``ignore_index``. Soft weights count as accepted at
+    >= 0.5."""
+    if labels.shape != gt.shape or accept.shape != gt.shape:
+        raise ValueError('verdict_map: labels, accept and gt must have one '
+                         f'shape, got {tuple(labels.shape)}, '
+                         f'{tuple(accept.shape)}, {tuple(gt.shape)}')
+    acc = accept if accept.dtype == torch.bool else accept >= 0.5
+    wrong = labels != gt
+    code = torch.where(acc, wrong.to(torch.uint8),
+                       3 - wrong.to(torch.uint8))
+    return torch.where(gt == ignore_index,
+                       torch.full_like(code, VERDICT_NONE), code)
+
+
+def _verdict(code: Tensor) -> np.ndarray:
+    c = code.long().numpy()
+    out = np.zeros(c.shape + (3, ), np.uint8)
+    for k, (_, colour) in enumerate(VERDICTS):
+        out[c == k] = colour
+    return out
+
+
+def verdict_legend(width: int) -> np.ndarray:
+    """A white strip naming the :data:`VERDICTS` colours."""
+    bar = np.full((18, max(width, 1), 3), 255, np.uint8)
+    x = 4
+    for name, colour in VERDICTS:
+        cv2.rectangle(bar, (x, 4), (x + 10, 14), colour, -1)
+        cv2.putText(bar, name, (x + 14, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.36,
+                    (0, 0, 0), 1, cv2.LINE_AA)
+        x += 24 + 7 * len(name)
+    return bar
+
+
+def probe_panels(details: Dict[str, Tensor], images: Tensor, gt: Tensor,
+                 ignore_index: int = 255,
+                 score_name: str = 'filter score') -> Dict[str, Tensor]:
+    """The panels of probe images (unlabelled images whose masks are
+    known), from a segmentor's ``probe_details``: the image, its mask, the
+    teacher's pseudo-labels and confidence, the filter's own score (where it
+    has one, titled ``score_name``), the pseudo-labels it accepted (rejected
+    pixels black) and the verdict against the mask (:func:`verdict_map`)."""
+    labels, accept = details['labels'], details['accept']
+    acc = accept if accept.dtype == torch.bool else accept >= 0.5
+    panels = dict(image=images, ground_truth=gt,
+                  teacher_probs=details['probs'])
+    if 'score' in details:
+        panels[score_name] = details['score']
+    panels['accepted_labels'] = torch.where(
+        acc, labels, torch.full_like(labels, ignore_index))
+    panels['verdict'] = verdict_map(labels, accept, gt, ignore_index)
+    return panels
 
 
 def _to_uint8_image(img: Tensor, mean: Sequence[float],
@@ -69,6 +146,8 @@ def panels_for(name: str, value: Tensor, index: int, palette: np.ndarray,
         v = v[0]
     if name == 'image':
         return [('image', _to_uint8_image(v, mean, std))]
+    if name.endswith('verdict'):
+        return [(name, _verdict(v))]
     if v.dim() == 3 and name.endswith('probs'):
         conf, lab = v.max(dim=0)
         base = name[:-len('probs')].rstrip('_') or 'probs'
@@ -121,4 +200,6 @@ def render_panels(vis_data: Dict[str, Tensor],
         np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)),
                constant_values=255) for r in rows
     ]
+    if any(name.endswith('verdict') for name in vis_data):
+        rows.append(verdict_legend(width))
     return np.concatenate(rows, axis=0)

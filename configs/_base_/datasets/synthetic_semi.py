@@ -45,9 +45,12 @@ train_dataloader = dict(
 # training batches, and on a probe of 64 unlabelled images whose masks
 # the benchmark layout has (ann_dir/train) the pseudo-label accuracy and the
 # filter's F1 at finding wrong pixels; warns when the pseudo-labels
-# collapse. With truly unlabelled data, drop the probe or point it at masks
+# collapse. Every 500 iterations it draws 4 probe images (the accepted
+# pseudo-labels and which rejected pixels were really wrong) into
+# vis_data/vis_image/pseudo_label_probe_<iter>.png. With truly unlabelled data, drop the probe or point it at masks
 # of held-back images (probe.ann_file lists their ids).
 health_hook = dict(
     type='PseudoLabelHealthHook',
     interval=100,
-    probe=dict(seg_map_path='ann_dir/train', num=64))
+    probe=dict(seg_map_path='ann_dir/train', num=64),
+    vis_interval=500)

@@ -23,6 +23,15 @@ backends (``scalars.json``, TensorBoard, W&B) under ``health/``:
   (``conf_best_f1`` at ``conf_best_threshold``, with its precision and
   recall: ELN's Table 4 comparison, for any filter).
 
+With ``vis_interval``, it also draws the first probe images every
+``vis_interval`` iterations (``pseudo_label_probe`` in the visualizer:
+``vis_data/vis_image/`` with ``LocalVisBackend``): the image, its mask, the
+teacher's pseudo-labels and confidence, the filter's own score where it has
+one (ELN's probability that a pseudo-label is right), the accepted
+pseudo-labels and the verdict of each pixel against the mask (accepted right
+/ accepted wrong / rejected wrong, i.e. caught / rejected right, i.e. lost);
+``tools/visualize_semi.py --probe`` draws the same for a checkpoint.
+
 It warns in the log, with the figures, when the pseudo-labels collapse for
 ``patience`` intervals in a row: one class takes over the accepted pixels
 (the other classes keep under ``rest_ratio`` of their labelled share), or
@@ -150,6 +159,10 @@ class PseudoLabelHealthHook(Hook):
             falls under this.
         patience: intervals in a row before warning (or stopping).
         stop: raise :class:`PseudoLabelCollapseError` instead of warning.
+        vis_interval: iterations between probe pictures, drawn at the
+            first report at or after each multiple (``None``: none). Needs
+            ``probe``.
+        vis_images: probe images per picture.
     """
     priority = 'LOW'
 
@@ -159,10 +172,23 @@ class PseudoLabelHealthHook(Hook):
                  rest_ratio: float = 0.25,
                  min_accept: float = 0.02,
                  patience: int = 3,
-                 stop: bool = False) -> None:
+                 stop: bool = False,
+                 vis_interval: Optional[int] = None,
+                 vis_images: int = 4) -> None:
         if interval < 1 or patience < 1:
             raise ValueError('PseudoLabelHealthHook: interval and patience '
                              f'must be >= 1, got {interval}, {patience}')
+        if vis_interval is not None:
+            if probe is None:
+                raise ValueError('PseudoLabelHealthHook: vis_interval draws '
+                                 'the probe images: it needs probe=dict('
+                                 "seg_map_path=...)")
+            if vis_interval < 1:
+                raise ValueError('PseudoLabelHealthHook: vis_interval must '
+                                 f'be >= 1, got {vis_interval}')
+        if vis_images < 1:
+            raise ValueError('PseudoLabelHealthHook: vis_images must be >= 1,'
+                             f' got {vis_images}')
         if probe is not None:
             unknown = sorted(set(probe) - set(PROBE_KEYS))
             if unknown:
@@ -179,10 +205,25 @@ class PseudoLabelHealthHook(Hook):
         self.min_accept = min_accept
         self.patience = patience
         self.stop = stop
+        self.vis_interval = vis_interval
+        self.vis_images = vis_images
         self.alarm = 0  # intervals in a row with a collapse
+        self._last_report = 0
         self.history: List[Dict[str, float]] = []
         self._sums: Optional[Dict[str, torch.Tensor]] = None
         self._probe: List[Tuple[torch.Tensor, torch.Tensor]] = []
+
+    @classmethod
+    def offline(cls, model, dataset, probe: dict,
+                **kwargs) -> 'PseudoLabelHealthHook':
+        """A hook set up, outside a runner, on ``model`` and a training
+        ``dataset`` (a ``SemiDataset``) with its probe built and checked:
+        for tools that measure or draw a trained checkpoint."""
+        from types import SimpleNamespace
+        hook = cls(probe=probe, **kwargs)
+        hook.before_train(SimpleNamespace(
+            model=model, train_dataloader=SimpleNamespace(dataset=dataset)))
+        return hook
 
     # ------------------------------------------------------------------ #
     def _model(self, runner):
@@ -345,6 +386,20 @@ class PseudoLabelHealthHook(Hook):
                 out[k] = v
         return out
 
+    def probe_picture(self, model, palette) -> np.ndarray:
+        """The RGB grid of the first ``vis_images`` probe images
+        (:func:`~semiseg_mm.visualization.semi_vis.probe_panels`)."""
+        from semiseg_mm.visualization import (preprocessor_mean_std,
+                                              probe_panels, render_panels)
+        inputs = torch.cat([x for x, _ in self._probe])[:self.vis_images]
+        gt = torch.cat([m for _, m in self._probe])[:self.vis_images]
+        details = model.probe_details(inputs, with_score=True)
+        name = type(model.pseudo_label_filter).__name__
+        panels = probe_panels(details, inputs, gt, self.ignore_index,
+                              score_name=f'{name} score')
+        mean, std = preprocessor_mean_std(model)
+        return render_panels(panels, palette, mean, std, self.vis_images)
+
     def collapse(self, fig: Dict[str, float]) -> Optional[str]:
         """Why the pseudo-labels look collapsed this interval, or None."""
         if 'accept_share' not in fig:
@@ -380,6 +435,15 @@ class PseudoLabelHealthHook(Hook):
                    if not math.isnan(v)}
         runner.visualizer.add_scalars(fig_log, step=step)
         self.history.append(dict(fig, iter=step))
+        last, self._last_report = self._last_report, step
+        if self.vis_interval and self._probe and \
+                step // self.vis_interval > last // self.vis_interval:
+            runner.visualizer.add_image(
+                'pseudo_label_probe',
+                self.probe_picture(
+                    model,
+                    runner.train_dataloader.dataset.metainfo['palette']),
+                step=step)
         parts = []
         if 'accept_share' in fig:
             parts.append(f'accepted {fig["accept_share"]:.1%}')

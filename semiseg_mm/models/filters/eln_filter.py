@@ -116,6 +116,10 @@ class ELNFilter(PseudoLabelFilter):
         """(N, H, W) probability that the prediction is correct."""
         return torch.sigmoid(self.network(images, logits))[:, 0]
 
+    def score(self, batch: PseudoLabelBatch) -> Tensor:
+        self.check_batch(batch)
+        return self.probability(batch.images, batch.logits)
+
     def forward(self, batch: PseudoLabelBatch) -> Tensor:
         # ELNNetwork answers at the images' resolution, the teacher's
         # (full-resolution) pseudo-labels' too

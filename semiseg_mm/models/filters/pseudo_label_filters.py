@@ -129,6 +129,13 @@ class PseudoLabelFilter(nn.Module):
         the health hook)."""
         return None
 
+    def score(self, batch: PseudoLabelBatch) -> Optional[Tensor]:
+        """(N, H, W) per-pixel score in [0, 1] the filter decides on, when
+        it is not the teacher's confidence (``ELNFilter``: the network's
+        probability that the pseudo-label is right); drawn in the probe
+        pictures. ``None`` by default."""
+        return None
+
 
 @MODELS.register_module()
 class ConfidenceFilter(PseudoLabelFilter):

@@ -478,22 +478,40 @@ class SemiBaseSegmentor(BaseSegmentor):
         mode (every pixel accepted without a filter); with
         ``with_confidence`` also the teacher's confidence (for comparing a
         filter with the best confidence threshold)."""
+        d = self.probe_details(inputs)
+        extra = (d['confidence'], ) if with_confidence else ()
+        return (d['labels'], d['accept']) + extra
+
+    @torch.no_grad()
+    def probe_details(self, inputs: Tensor, with_score: bool = False
+                      ) -> Dict[str, Tensor]:
+        """What :meth:`probe_pseudo_labels` decides, as a dict: the
+        teacher's ``probs`` (N, C, H, W), ``labels``, ``confidence`` and the
+        filter's ``accept`` (mask or weights); with ``with_score`` also the
+        filter's own ``score`` map where it has one
+        (:meth:`PseudoLabelFilter.score`, e.g. ELN's probability that a
+        pseudo-label is right), for the probe pictures."""
         logits = self.teacher_logits(inputs, self.pseudo_source)
         probs = logits.softmax(dim=1)
         valid = torch.ones(probs.shape[:1] + probs.shape[2:],
                            dtype=torch.bool, device=probs.device)
         batch = PseudoLabelBatch.from_probs(probs, valid, images=inputs,
                                             logits=logits)
-        extra = (batch.confidence, ) if with_confidence else ()
+        out = dict(probs=probs, labels=batch.labels,
+                   confidence=batch.confidence, accept=valid)
         f = self.pseudo_label_filter
         if f is None:
-            return (batch.labels, valid) + extra
+            return out
         was_training = f.training
         f.eval()
         try:
-            return (batch.labels, f(batch)) + extra
+            out['accept'] = f(batch)
+            score = f.score(batch) if with_score else None
         finally:
             f.train(was_training)
+        if score is not None:
+            out['score'] = score
+        return out
 
     def ignore_index_of_labels(self) -> int:
         head = getattr(self, self._sub_models[0]).decode_head
