@@ -14,15 +14,43 @@ from semiseg_mm.utils.config import config_root
 def test_every_entry_builds_a_run_config(tmp_path):
     for entry in le.ENTRIES.values():
         cfg = le.make_run_config(entry, 2, config_root(), 300, str(tmp_path))
+        iters = round(300 * entry.iters_share)  # a stage of a 2-stage row
         assert cfg.randomness.seed == 2
-        assert cfg.train_cfg.max_iters == 300
-        assert cfg.train_cfg.val_interval == 300
-        assert cfg.default_hooks.checkpoint.interval == 300
+        assert cfg.train_cfg.max_iters == iters
+        assert cfg.train_cfg.val_interval == iters
+        assert cfg.default_hooks.checkpoint.interval == iters
         for key, template in entry.split_keys.items():
             node = cfg
             for part in key.split('.'):
                 node = node[part]
             assert node == template.format(seed=2)
+
+
+def test_two_stage_rows_share_one_budget_and_chain_checkpoints(tmp_path):
+    """Pretraining (1/3) + fine-tuning (2/3) train the iterations of a
+    one-stage row; the fine-tuning run starts from its own seed's stage-1
+    checkpoint; a pretraining stage is never a row of the table."""
+    pre, fine = le.ENTRIES['pixel_contrast_pretrain'], le.ENTRIES[
+        'pixel_contrast']
+    work = str(tmp_path / 'bench' / 'pixel_contrast_seed1' / 'work')
+    a = le.make_run_config(pre, 1, config_root(), 3000, work)
+    b = le.make_run_config(fine, 1, config_root(), 3000, work)
+    assert a.train_cfg.max_iters + b.train_cfg.max_iters == 3000
+    assert b.model.backbone.init_cfg.checkpoint == str(
+        tmp_path / 'bench' / 'pixel_contrast_pretrain_seed1' / 'work' /
+        f'iter_{a.train_cfg.max_iters}.pth')
+    # the configs' own schedules: 1000 + 2000
+    assert le.make_run_config(pre, 1, config_root(), None,
+                              work).train_cfg.max_iters == 1000
+    assert le.make_run_config(fine, 1, config_root(), None,
+                              work).train_cfg.max_iters == 2000
+    results = [le.RunResult('pixel_contrast_pretrain', 1, float('nan'), 60.,
+                            float('nan')),
+               le.RunResult('pixel_contrast', 1, 50.0, 120., 49.0)]
+    rows = le.summarise([pre, fine], results)
+    assert [r.entry.key for r in rows] == ['pixel_contrast']
+    with pytest.raises(ValueError, match='iters_share must be in'):
+        le.Entry('x', 'x', 'x.py', iters_share=0)
 
 
 def test_cache_key_ignores_work_dir_only(tmp_path):
@@ -303,6 +331,6 @@ def test_variants_run_only_when_named():
     make demo, the full benchmark and the docs table unless named."""
     keys = le.default_keys()
     assert keys == ['sup_1-16', 'sup_full', 'mean_teacher', 'fixmatch', 'eln',
-                    'gct']
+                    'pixel_contrast', 'dual_branch', 'gct']
     assert not le.ENTRIES['gct_strong_ce'].default
     assert 'gct_strong_ce' in le.ENTRIES

@@ -31,7 +31,7 @@ from typing import Dict, Iterable, List, Optional, Sequence
 
 from mmengine.config import Config
 
-ROLES = ('sup_low', 'sup_full', 'method')
+ROLES = ('sup_low', 'sup_full', 'method', 'pretrain')
 #: the splits a run is evaluated on: val chooses, test reports
 SPLITS = ('test', 'val')
 # config keys holding iteration counts, scaled with the schedule
@@ -48,7 +48,9 @@ class Entry:
         name: the row label.
         config: config path relative to ``configs/``.
         role: ``sup_low`` (supervised on the low-label split), ``sup_full``
-            (supervised on all labels) or ``method``.
+            (supervised on all labels), ``method``, or ``pretrain`` (a
+            first stage whose checkpoint a ``method`` row starts from:
+            trained, not evaluated, never a row of the table).
         metric: key of the final validation metric to report (e.g.
             ``teacher/mIoU`` for teacher-student methods).
         split_keys: config keys holding split files, with ``{seed}`` in the
@@ -64,6 +66,10 @@ class Entry:
             final checkpoint of that entry's run with the same seed (e.g.
             FixMatch filtering with the ELN network an ELN run trained);
             those runs train first, in the same benchmark folder.
+        iters_share: the share of a preset's ``max_iters`` this row's run
+            gets (a two-stage method splits one budget: pretraining 1/3,
+            fine-tuning 2/3 keep the total of the one-stage rows); with
+            the configs' own schedules (``max_iters=None``) each config's.
     """
     key: str
     name: str
@@ -74,10 +80,21 @@ class Entry:
     cost: float = 1.0
     default: bool = True
     checkpoints_from: Dict[str, str] = field(default_factory=dict)
+    iters_share: float = 1.0
 
     def __post_init__(self):
         if self.role not in ROLES:
             raise ValueError(f'role must be one of {ROLES}, got {self.role}')
+        if not 0 < self.iters_share <= 1:
+            raise ValueError(f'{self.key}: iters_share must be in (0, 1], '
+                             f'got {self.iters_share}')
+
+    def run_iters(self, max_iters: Optional[int]) -> Optional[int]:
+        """This row's schedule length under a preset's ``max_iters``
+        (``None``: the config's)."""
+        if max_iters is None:
+            return None
+        return max(1, int(round(max_iters * self.iters_share)))
 
 
 ENTRIES: Dict[str, Entry] = {}
@@ -200,6 +217,7 @@ def make_run_config(entry: Entry,
     size, for every data preprocessor's padding)."""
     cfg = Config.fromfile(osp.join(config_root, entry.config))
     apply_options(cfg, cfg_options, entry.config)
+    preset_iters, max_iters = max_iters, entry.run_iters(max_iters)
     if input_size is not None:
         if not set_input_size(cfg.model, input_size):
             raise KeyError(f'{entry.config}: no data preprocessor with a '
@@ -222,7 +240,7 @@ def make_run_config(entry: Entry,
         _set(cfg, key, template.format(seed=seed))
     for key, dep in entry.checkpoints_from.items():
         _set(cfg, key, dependency_checkpoint(dep, seed, config_root,
-                                             max_iters, work_dir))
+                                             preset_iters, work_dir))
     cfg.work_dir = work_dir
     return cfg
 
@@ -234,7 +252,8 @@ def dependency_checkpoint(key: str, seed: int, config_root: str,
     work``)."""
     if key not in ENTRIES:
         raise KeyError(f'checkpoints_from names an unknown entry {key!r}')
-    iters = max_iters or config_iters(ENTRIES[key], config_root)
+    iters = ENTRIES[key].run_iters(max_iters) or config_iters(
+        ENTRIES[key], config_root)
     folder = osp.dirname(osp.dirname(osp.abspath(work_dir)))
     return osp.join(folder, f'{key}_seed{seed}', 'work', f'iter_{iters}.pth')
 
@@ -390,7 +409,7 @@ def run_one(entry: Entry,
     test_script = osp.join(osp.dirname(train_script), 'test.py')
     done = _cached_result(entry, seed, run_dir, digest)
     if done is not None:
-        if done.test_miou is None:
+        if done.test_miou is None and entry.role != 'pretrain':
             done.test_miou = evaluate_test_split(run_dir, cfg_path, cfg.work_dir,
                                          test_script)
             _write_result(run_dir, done, digest)
@@ -418,6 +437,10 @@ def run_one(entry: Entry,
             tail = f.read()[-3000:]
         raise RuntimeError(f'{entry.key} seed {seed} failed (log: '
                            f'{log_path}):\n{tail}')
+    if entry.role == 'pretrain':  # a first stage: nothing to evaluate
+        result = RunResult(entry.key, seed, math.nan, seconds, math.nan)
+        _write_result(run_dir, result, digest)
+        return result
     result = RunResult(entry.key, seed,
                        _final_metric(cfg.work_dir, entry.metric), seconds)
     result.test_miou = evaluate_test_split(run_dir, cfg_path, cfg.work_dir,
@@ -508,6 +531,8 @@ def summarise(entries: Sequence[Entry],
             by_key.setdefault(r.entry, []).append(r)
     rows = []
     for e in entries:
+        if e.role == 'pretrain':  # a first stage: not a row
+            continue
         rs = sorted(by_key.get(e.key, []), key=lambda r: r.seed)
         if rs:
             rows.append(
@@ -673,6 +698,52 @@ register_entry(
         checkpoints_from={'model.pseudo_label_filter.checkpoint': 'eln'},
         cost=2.4,
         default=False))
+# label-based pixel contrastive pretraining: a first stage (1/3 of the
+# iterations, the labelled images only) per loss variant, and the
+# fine-tuning row that starts from it (2/3): the same total as sup_1-16
+for _variant, _suffix, _label in (('cross_image', '', 'cross-image'),
+                                  ('within_image', '_within', 'within-image'),
+                                  ('batch', '_batch', 'batch')):
+    _pre = ('pixel_contrast/dilatedconvnet_synthetic_1-16_pretrain.py'
+            if _variant == 'cross_image' else
+            f'pixel_contrast/dilatedconvnet-{_label}_synthetic_1-16_pretrain.py')
+    register_entry(
+        Entry(
+            key=f'pixel_contrast_pretrain{_suffix}',
+            name=f'Pixel contrastive pretraining ({_label}), stage 1',
+            config=_pre,
+            role='pretrain',
+            split_keys={
+                'train_dataloader.dataset.ann_file':
+                'splits/1-16_seed{seed}/labeled.txt'
+            },
+            cost=1.6,
+            iters_share=1 / 3,
+            default=False))
+    register_entry(
+        Entry(
+            key=f'pixel_contrast{_suffix}',
+            name=f'Pixel contrastive pretraining ({_label}) + fine-tuning, '
+            '1/16',
+            config='pixel_contrast/dilatedconvnet_synthetic_1-16_finetune.py',
+            split_keys={
+                'train_dataloader.dataset.ann_file':
+                'splits/1-16_seed{seed}/labeled.txt'
+            },
+            checkpoints_from={
+                'model.backbone.init_cfg.checkpoint':
+                f'pixel_contrast_pretrain{_suffix}'
+            },
+            iters_share=2 / 3,
+            default=_variant == 'cross_image'))
+register_entry(
+    Entry(
+        key='dual_branch',
+        name='Strong-weak dual branch (EMA teacher), 1/16',
+        config='dual_branch/dilatedconvnet_synthetic_1-16.py',
+        metric='teacher/mIoU',
+        split_keys=SEMI_SPLIT_KEYS,
+        cost=2.3))
 register_entry(
     Entry(
         key='gct',

@@ -4,6 +4,8 @@ from .consistency import (CONSISTENCY_LOSSES, masked_cross_entropy,
 from .contrastive import (class_contrastive_loss,
                           cropped_class_contrastive_loss, random_crop_windows,
                           same_class_mask, similarity_logits)
+from .pixel_contrast import (BAGS, PixelContrastiveLoss, bag_losses,
+                             sample_pixels)
 from .eln import (accepted_cross_entropy, constrained_ce, eln_inputs,
                   eln_loss, eln_target, entropy)
 from .gct import (dilate3x3, dynamic_consistency_loss,
@@ -29,5 +31,6 @@ __all__ = [
     'similarity_logits', 'same_class_mask', 'class_contrastive_loss',
     'random_crop_windows', 'cropped_class_contrastive_loss', 'entropy',
     'eln_inputs', 'eln_target', 'eln_loss', 'constrained_ce',
-    'accepted_cross_entropy'
+    'accepted_cross_entropy', 'PixelContrastiveLoss', 'BAGS', 'bag_losses',
+    'sample_pixels'
 ]

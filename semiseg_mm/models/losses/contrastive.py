@@ -30,22 +30,25 @@ from torch import Tensor
 def similarity_logits(anchors: Tensor, keys: Tensor,
                       tau: float) -> Tensor:
     """``cos(anchor_i, key_j) / tau`` for (n, d) anchors and (m, d) keys,
-    shape (n, m); features are L2-normalised (eps 1e-8), so the result does
-    not depend on their scale."""
+    shape (n, m) (or batched: (B, n, d) and (B, m, d) give (B, n, m));
+    features are L2-normalised (eps 1e-8), so the result does not depend on
+    their scale."""
     if tau <= 0:
         raise ValueError(f'temperature tau must be > 0, got {tau}')
-    a = anchors / anchors.norm(dim=1, keepdim=True).clamp(min=1e-8)
-    k = keys / keys.norm(dim=1, keepdim=True).clamp(min=1e-8)
-    return a @ k.t() / tau
+    a = anchors / anchors.norm(dim=-1, keepdim=True).clamp(min=1e-8)
+    k = keys / keys.norm(dim=-1, keepdim=True).clamp(min=1e-8)
+    return a @ k.transpose(-1, -2) / tau
 
 
 def same_class_mask(anchor_labels: Tensor,
                     key_labels: Tensor) -> Tuple[Tensor, Tensor]:
     """``(positive, negative)`` (n, m) bool masks of anchor-key pairs with
-    the same and with different classes; pairs with an ignored pixel
-    (label < 0) are in neither."""
-    valid = (anchor_labels >= 0)[:, None] & (key_labels >= 0)[None, :]
-    same = anchor_labels[:, None] == key_labels[None, :]
+    the same and with different classes (batched: (B, n) and (B, m) labels
+    give (B, n, m)); pairs with an ignored pixel (label < 0) are in
+    neither."""
+    valid = (anchor_labels >= 0)[..., :, None] & (key_labels >= 0)[...,
+                                                                  None, :]
+    same = anchor_labels[..., :, None] == key_labels[..., None, :]
     return same & valid, ~same & valid
 
 

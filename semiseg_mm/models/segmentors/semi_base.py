@@ -417,15 +417,17 @@ class SemiBaseSegmentor(BaseSegmentor):
         probabilities ``probs`` on image pixels ``valid``. The labelled
         samples' masks are passed to filters that need them, and the
         images the teacher saw with its ``logits`` to those that judge
-        them (``ELNFilter``)."""
+        them (``ELNFilter``). Without a filter every valid pixel is
+        accepted."""
+        f = self.pseudo_label_filter
         labelled = None
-        if 'labelled' in self.pseudo_label_filter.needs:
+        if f is not None and 'labelled' in f.needs:
             labelled = self._labelled_masks(labelled_samples, probs.device)
         batch = PseudoLabelBatch.from_probs(
             probs, valid, labelled=labelled,
             ignore_index=self.ignore_index_of_labels(), images=images,
             logits=logits)
-        accept = self.pseudo_label_filter(batch)
+        accept = f(batch) if f is not None else valid.clone()
         self.record_pseudo_label_stats(batch.labels, accept, valid,
                                        labelled_samples, labelled)
         return batch.labels, batch.confidence, accept

@@ -1,0 +1,105 @@
+"""Time and peak memory of the pixel contrastive loss
+(:class:`~semiseg_mm.models.losses.PixelContrastiveLoss`), forward +
+backward, on random features and masks.
+
+Each measurement runs in its own process (``ru_maxrss`` is a per-process
+high-water mark): the growth of the peak resident set over the state after
+the features are made is the loss's memory, and it includes the gradient
+buffer of the features (as large as them: any loss that trains the feature
+map allocates it), reported beside it so the loss's own share shows.
+"""
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from typing import List, Sequence
+
+
+@dataclass
+class LossMeasure:
+    variant: str
+    images: int
+    channels: int
+    side: int  # feature map height = width
+    max_pixels: int
+    seconds: float  # median forward + backward
+    peak_mib: float  # peak RSS growth during the timed calls
+    grad_mib: float  # the features' gradient buffer (both views)
+    threads: int
+
+
+def _rss_bytes() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def measure_here(variant: str, images: int, channels: int, side: int,
+                 max_pixels: int, iters: int = 5, warmup: int = 1,
+                 threads: int = 1) -> LossMeasure:
+    """Measure in this process (call it in a fresh one for the memory)."""
+    import torch
+
+    from semiseg_mm.models.losses import PixelContrastiveLoss
+    torch.set_num_threads(threads)
+    g = torch.Generator().manual_seed(0)
+    shape = (images, channels, side, side)
+    feats = torch.randn(shape, generator=g).requires_grad_(True)
+    feats_aug = torch.randn(shape, generator=g).requires_grad_(True)
+    classes = 6
+    labels = torch.randint(0, classes, (images, side, side), generator=g)
+    labels[:, :side // 8] = 255  # some ignored pixels
+    labels_aug = labels.flip(-1)
+    loss_fn = PixelContrastiveLoss(variant, max_pixels=max_pixels)
+    base = _rss_bytes()
+    times: List[float] = []
+    for i in range(warmup + iters):
+        feats.grad = feats_aug.grad = None
+        t0 = time.perf_counter()
+        loss = loss_fn(feats, labels, feats_aug, labels_aug,
+                       generator=torch.Generator().manual_seed(i))
+        loss.backward()
+        if i >= warmup:
+            times.append(time.perf_counter() - t0)
+    peak = _rss_bytes() - base
+    grad = 2 * feats.numel() * feats.element_size()
+    return LossMeasure(variant, images, channels, side, max_pixels,
+                       statistics.median(times), max(peak, 0) / 2**20,
+                       grad / 2**20, threads)
+
+
+def measure(variant: str, images: int, channels: int, side: int,
+            max_pixels: int, iters: int = 5, warmup: int = 1,
+            threads: int = 1) -> LossMeasure:
+    """:func:`measure_here` in a fresh process."""
+    code = ('import json, sys; from dataclasses import asdict; '
+            'from semiseg_mm.benchmark.contrast import measure_here; '
+            'print(json.dumps(asdict(measure_here(*json.loads(sys.argv[1]))'
+            ')))')
+    args = json.dumps([variant, images, channels, side, max_pixels, iters,
+                       warmup, threads])
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads),
+               MKL_NUM_THREADS=str(threads))
+    out = subprocess.run([sys.executable, '-c', code, args], env=env,
+                         capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(f'loss measurement failed:\n{out.stderr[-2000:]}')
+    return LossMeasure(**json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def markdown(rows: Sequence[LossMeasure]) -> str:
+    lines = ['| variant | features | pixel budget | s fwd + bwd | peak MiB | '
+             'of which feature gradients MiB | loss own MiB |',
+             '|---|---|---|---|---|---|---|']
+    for r in rows:
+        lines.append(
+            f'| {r.variant} | {r.images} x {r.channels} x {r.side} x '
+            f'{r.side} (2 views) | {r.max_pixels} | {r.seconds:.3f} | '
+            f'{r.peak_mib:.0f} | {r.grad_mib:.0f} | '
+            f'{max(r.peak_mib - r.grad_mib, 0):.0f} |')
+    return '\n'.join(lines)
+
+
+__all__ = ['LossMeasure', 'measure', 'measure_here', 'markdown', 'asdict']
