@@ -200,3 +200,35 @@ def test_bad_weak_masks_stop_before_training_naming_the_file(
     cfg = dual_cfg(root, str(tmp_path / 'w'), config=DISK)
     with pytest.raises(DatasetError, match=match):
         train(cfg)
+
+
+def test_make_weak_masks_writes_a_models_predictions(synthetic_root,
+                                                     tmp_path):
+    import sys
+    from helpers import REPO
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    sys.path.insert(0, osp.join(REPO, 'tools'))
+    import make_weak_masks
+    init_default_scope('semiseg_mm')
+    cfg_file = cfg_path('supervised/dilatedconvnet_synthetic_1-16.py')
+    model = MODELS.build(Config.fromfile(cfg_file).model)
+    ckpt = tmp_path / 'sup.pth'
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
+    ids_file = tmp_path / 'ids.txt'
+    with open(osp.join(synthetic_root, 'splits/1-16_seed0/unlabeled.txt')) \
+            as f:
+        ids = [line.strip() for line in f][:3]
+    ids_file.write_text('\n'.join(ids) + '\n')
+    out = tmp_path / 'weak'
+    assert make_weak_masks.main([
+        cfg_file, str(ckpt), '--out', str(out), '--ids', str(ids_file),
+        '--img-dir', osp.join(synthetic_root, 'img_dir', 'train')]) == 0
+    for i in ids:
+        m = cv2.imread(str(out / f'{i}.png'), cv2.IMREAD_UNCHANGED)
+        assert m.shape == (64, 64) and int(m.max()) < 6
+    with pytest.raises(SystemExit, match='have no image in'):
+        ids_file.write_text('nope\n')
+        make_weak_masks.main([cfg_file, str(ckpt), '--out', str(out),
+                              '--ids', str(ids_file), '--img-dir',
+                              osp.join(synthetic_root, 'img_dir', 'train')])

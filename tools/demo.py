@@ -87,6 +87,11 @@ def main(argv=None) -> int:
         print('\nRecorded in docs/benchmarks.md (not trained now: the 64 px '
               'benchmark set, 3 seeds, each config\'s schedule):\n')
         print(demo.recorded_table(recorded))
+    for marker, what in demo.RECORDED_BLOCKS:
+        extra = demo.recorded_rows(DOC, marker=marker)
+        if extra:
+            print(f'\nRecorded in docs/benchmarks.md: {what}:\n')
+            print(demo.recorded_table(extra))
     uda_recorded = demo.recorded_rows(DOC, marker='domain-adaptation-full')
     if uda_recorded and not args.uda:
         print('\nDomain adaptation, recorded in docs/benchmarks.md (the '

@@ -4,9 +4,10 @@ backward, on random features and masks.
 
 Each measurement runs in its own process (``ru_maxrss`` is a per-process
 high-water mark): the growth of the peak resident set over the state after
-the features are made is the loss's memory, and it includes the gradient
-buffer of the features (as large as them: any loss that trains the feature
-map allocates it), reported beside it so the loss's own share shows.
+the features are made. It includes the gradient buffers of the feature maps
+(as large as them: any loss that trains a feature map allocates them), so a
+reference process that only draws the pixels and sums them is measured too:
+the difference is the loss's own memory.
 """
 import json
 import os
@@ -30,6 +31,7 @@ class LossMeasure:
     peak_mib: float  # peak RSS growth during the timed calls
     grad_mib: float  # the features' gradient buffer (both views)
     threads: int
+    ref_peak_mib: float = 0.0  # the sample-only reference's peak
 
 
 def _rss_bytes() -> int:
@@ -39,7 +41,10 @@ def _rss_bytes() -> int:
 def measure_here(variant: str, images: int, channels: int, side: int,
                  max_pixels: int, iters: int = 5, warmup: int = 1,
                  threads: int = 1) -> LossMeasure:
-    """Measure in this process (call it in a fresh one for the memory)."""
+    """Measure in this process (call it in a fresh one for the memory).
+    ``variant='sample_only'``: only the pixel draw and a sum over the drawn
+    features (the reference: every loss on a feature map pays its
+    gradient buffers)."""
     import torch
 
     from semiseg_mm.models.losses import PixelContrastiveLoss
@@ -52,7 +57,16 @@ def measure_here(variant: str, images: int, channels: int, side: int,
     labels = torch.randint(0, classes, (images, side, side), generator=g)
     labels[:, :side // 8] = 255  # some ignored pixels
     labels_aug = labels.flip(-1)
-    loss_fn = PixelContrastiveLoss(variant, max_pixels=max_pixels)
+    if variant == 'sample_only':
+        from semiseg_mm.models.losses import sample_pixels
+        per = max(1, max_pixels // (2 * images))
+
+        def loss_fn(fa, la, fb, lb, generator):
+            return (sample_pixels(fa, la, per, generator=generator)[0].sum()
+                    + sample_pixels(fb, lb, per,
+                                    generator=generator)[0].sum())
+    else:
+        loss_fn = PixelContrastiveLoss(variant, max_pixels=max_pixels)
     base = _rss_bytes()
     times: List[float] = []
     for i in range(warmup + iters):
@@ -73,32 +87,41 @@ def measure_here(variant: str, images: int, channels: int, side: int,
 def measure(variant: str, images: int, channels: int, side: int,
             max_pixels: int, iters: int = 5, warmup: int = 1,
             threads: int = 1) -> LossMeasure:
-    """:func:`measure_here` in a fresh process."""
+    """:func:`measure_here` in a fresh process, and the sample-only
+    reference (its ``peak_mib``) in another: the loss's own memory is the
+    difference."""
     code = ('import json, sys; from dataclasses import asdict; '
             'from semiseg_mm.benchmark.contrast import measure_here; '
             'print(json.dumps(asdict(measure_here(*json.loads(sys.argv[1]))'
             ')))')
-    args = json.dumps([variant, images, channels, side, max_pixels, iters,
-                       warmup, threads])
     env = dict(os.environ, OMP_NUM_THREADS=str(threads),
                MKL_NUM_THREADS=str(threads))
-    out = subprocess.run([sys.executable, '-c', code, args], env=env,
-                         capture_output=True, text=True)
-    if out.returncode:
-        raise RuntimeError(f'loss measurement failed:\n{out.stderr[-2000:]}')
-    return LossMeasure(**json.loads(out.stdout.strip().splitlines()[-1]))
+
+    def run(v):
+        a = json.dumps([v, images, channels, side, max_pixels, iters,
+                        warmup, threads])
+        out = subprocess.run([sys.executable, '-c', code, a], env=env,
+                             capture_output=True, text=True)
+        if out.returncode:
+            raise RuntimeError('loss measurement failed:\n'
+                               f'{out.stderr[-2000:]}')
+        return LossMeasure(**json.loads(out.stdout.strip().splitlines()[-1]))
+
+    result = run(variant)
+    result.ref_peak_mib = run('sample_only').peak_mib
+    return result
 
 
 def markdown(rows: Sequence[LossMeasure]) -> str:
     lines = ['| variant | features | pixel budget | s fwd + bwd | peak MiB | '
-             'of which feature gradients MiB | loss own MiB |',
+             'sample-only reference MiB | loss own MiB |',
              '|---|---|---|---|---|---|---|']
     for r in rows:
         lines.append(
             f'| {r.variant} | {r.images} x {r.channels} x {r.side} x '
             f'{r.side} (2 views) | {r.max_pixels} | {r.seconds:.3f} | '
-            f'{r.peak_mib:.0f} | {r.grad_mib:.0f} | '
-            f'{max(r.peak_mib - r.grad_mib, 0):.0f} |')
+            f'{r.peak_mib:.0f} | {r.ref_peak_mib:.0f} | '
+            f'{max(r.peak_mib - r.ref_peak_mib, 0):.0f} |')
     return '\n'.join(lines)
 
 

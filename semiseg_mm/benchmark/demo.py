@@ -59,6 +59,14 @@ UDA_DEMO = UDADemoPreset(
     max_iters=da.PRESETS['demo'].max_iters)
 
 
+#: further recorded tables ``make demo`` lists: (docs/benchmarks.md block
+#: marker, what it is)
+RECORDED_BLOCKS = (
+    ('eln-full', 'ELN (3 seeds, test split, this machine\'s supervised '
+     'row beside it)'),
+)
+
+
 @dataclass
 class RecordedRow:
     name: str
@@ -71,7 +79,10 @@ def recorded_rows(doc: str, marker: str = 'label-efficiency-full',
                   skip: Sequence[str] = ()) -> List[RecordedRow]:
     """The rows of a recorded table in ``doc`` (between its ``marker``
     comments), except those whose config is in ``skip``; [] when the file
-    or block is missing."""
+    or block is missing. Columns are found by their headers: the first two
+    are the name and the config, the mean is the ``mIoU (mean ...)``
+    column, the gap the ``gap closed`` one (``-`` where a table has
+    none)."""
     if not osp.isfile(doc):
         return []
     with open(doc) as f:
@@ -81,14 +92,25 @@ def recorded_rows(doc: str, marker: str = 'label-efficiency-full',
     if m is None:
         return []
     rows = []
+    mean_col = gap_col = None
     for line in m.group(1).splitlines():
         cells = [c.strip() for c in line.strip().strip('|').split('|')]
-        if len(cells) < 5 or not cells[1].startswith('`'):
+        if len(cells) < 3:
+            continue
+        if not cells[1].startswith('`'):
+            heads = [c.lower() for c in cells]
+            if any('miou (mean' in h for h in heads):
+                mean_col = next(i for i, h in enumerate(heads)
+                                if 'miou (mean' in h)
+                gap_col = next((i for i, h in enumerate(heads)
+                                if h == 'gap closed'), None)
             continue
         config = cells[1].strip('`')
-        if config in skip:
+        if config in skip or mean_col is None:
             continue
-        rows.append(RecordedRow(cells[0], config, cells[2], cells[4]))
+        rows.append(RecordedRow(
+            cells[0], config, cells[mean_col],
+            cells[gap_col] if gap_col is not None else '-'))
     return rows
 
 

@@ -36,6 +36,12 @@ COLLECTIONS = {
              'Sampling', 'https://arxiv.org/abs/2007.08702'),
     'eln': ('ELN', 'Semi-supervised Semantic Segmentation with Error '
             'Localization Network', 'https://arxiv.org/abs/2204.02078'),
+    'pixel_contrast': ('PixelContrast', 'Contrastive Learning for '
+                       'Label-Efficient Semantic Segmentation',
+                       'https://arxiv.org/abs/2012.06985'),
+    'dual_branch': ('DualBranch', 'Semi-supervised Semantic Segmentation '
+                    'via Strong-weak Dual-branch Network',
+                    'https://www.ecva.net/papers.php'),
 }
 
 
@@ -70,7 +76,9 @@ def architecture(cfg) -> list:
     parts = [seg.backbone.type]
     if 'depth' in seg.backbone:
         parts[0] += f"-{seg.backbone.depth}"
-    parts.append(seg.decode_head.type)
+    # a pretraining stage has a projection head instead of a decode head
+    head = seg.get('decode_head') or seg.get('projection_head')
+    parts.append(head.type)
     return parts
 
 
