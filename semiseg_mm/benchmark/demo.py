@@ -64,6 +64,9 @@ UDA_DEMO = UDADemoPreset(
 RECORDED_BLOCKS = (
     ('eln-full', 'ELN (3 seeds, test split, this machine\'s supervised '
      'row beside it)'),
+    ('contrast-dual-full', 'pixel contrastive pretraining and the dual '
+     'branch (3 seeds, test split, with FixMatch and supervised re-run on '
+     'the same machine)'),
 )
 
 
