@@ -178,7 +178,47 @@ def write_synthia(root: str) -> str:
 
 #: dataset type -> writer of its miniature layout; a real-dataset config
 #: whose dataset is missing here fails its test until one is added
+def write_coco(root: str) -> str:
+    """``data/coco``: ``train2017/`` and ``val2017/`` JPEGs, COCO
+    ``annotations/instances_{train,val}2017.json`` with mmdet's 80 class
+    names, and ``semi_anns/`` written by ``tools/split_coco.py`` (fold 1,
+    1/2/5/10 %)."""
+    import json
+    from mmdet.datasets import CocoDataset
+    base = osp.join(root, 'data', 'coco')
+    names = CocoDataset.METAINFO['classes']
+    rng = np.random.default_rng(0)
+    for split, num in (('train2017', 20), ('val2017', 2)):
+        os.makedirs(osp.join(base, split), exist_ok=True)
+        coco = dict(images=[], annotations=[],
+                    categories=[dict(id=i + 1, name=n)
+                                for i, n in enumerate(names)])
+        for i in range(num):
+            img, _ = _scene(80, 60, 3, rng)
+            name = f'{i:012d}.jpg'
+            cv2.imwrite(osp.join(base, split, name), img)
+            coco['images'].append(
+                dict(id=i + 1, file_name=name, width=80, height=60))
+            for k in range(2):
+                x, y = int(rng.integers(0, 40)), int(rng.integers(0, 30))
+                coco['annotations'].append(
+                    dict(id=len(coco['annotations']) + 1, image_id=i + 1,
+                         category_id=int(rng.integers(1, 81)),
+                         bbox=[x, y, 20, 16], area=320, iscrowd=0))
+        os.makedirs(osp.join(base, 'annotations'), exist_ok=True)
+        with open(osp.join(base, 'annotations', f'instances_{split}.json'),
+                  'w') as f:
+            json.dump(coco, f)
+    sys.path.insert(0, osp.join(REPO, 'tools'))
+    from semiseg_mm.det.coco_splits import write_splits
+    write_splits(
+        osp.join(base, 'annotations', 'instances_train2017.json'),
+        osp.join(base, 'semi_anns'), [1, 2, 5, 10], [1])
+    return base
+
+
 LAYOUTS: Dict[str, Callable[[str], str]] = {
+    'CocoDataset': write_coco,
     'PascalVOCAugDataset': write_voc_aug,
     'CityscapesSplitDataset': write_cityscapes,
     'GTA5Dataset': write_gta5,

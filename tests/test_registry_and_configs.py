@@ -59,6 +59,12 @@ def test_config_list_not_empty():
     p, osp.dirname(osp.dirname(p))))
 def test_every_config_parses_and_builds_its_model(path):
     cfg = Config.fromfile(path)
+    if cfg.default_scope == 'semiseg_mm_det':  # detection configs
+        from semiseg_mm.det.registry import MODELS as DET_MODELS
+        init_default_scope('semiseg_mm_det')
+        model = DET_MODELS.build(cfg.model)
+        assert sum(p.numel() for p in model.parameters()) > 0
+        return
     assert cfg.default_scope == 'semiseg_mm'
     if cfg.model.type == 'EnsembleSegmentor':
         # members load trained checkpoints; build them untrained here

@@ -107,7 +107,8 @@ def test_domain_pair_differs_in_look_not_labels(tmp_path):
 
 def test_detection_set_is_coco(tmp_path):
     root = str(tmp_path / 'det')
-    make_detection_set(root, num_train=5, num_val=2, progress=False)
+    make_detection_set(root, num_train=5, num_val=2, num_test=2,
+                       progress=False)
     with open(osp.join(root, 'annotations/instances_train.json')) as f:
         coco = json.load(f)
     assert [c['id'] for c in coco['categories']] == [1, 2, 3, 4, 5]
@@ -117,6 +118,9 @@ def test_detection_set_is_coco(tmp_path):
         a['image_id'] in ids and a['bbox'][2] > 0 and a['bbox'][3] > 0
         for a in coco['annotations'])
     assert osp.isfile(osp.join(root, 'images/val', '00001.png'))
+    # a test split (results) besides val (hyperparameters)
+    assert osp.isfile(osp.join(root, 'annotations/instances_test.json'))
+    assert osp.isfile(osp.join(root, 'images/test', '00001.png'))
 
 
 def test_class_texture_families():

@@ -52,9 +52,11 @@ if (ver('mmengine'), ver('mmsegmentation'), ver('mmdet')) != (
         '0.10.7', '1.2.2', '3.3.0') or not (ver('pytest') and
                                             ver('pytest-xdist')):
     need.append('stack')
-spec = importlib.util.find_spec('semiseg_mm')
-if spec is None or not os.path.realpath(spec.origin).startswith(
-        repo + os.sep) or not os.path.isfile(
+# every top-level package of this checkout (an editable install made before
+# a package was added does not map it)
+specs = [importlib.util.find_spec(p) for p in ('semiseg_mm', 'semiseg_mm_det')]
+if any(s is None or not os.path.realpath(s.origin).startswith(repo + os.sep)
+       for s in specs) or not os.path.isfile(
             os.path.join(repo, 'semiseg_mm', '.mim', 'model-index.yml')):
     need.append('package')
 print(' '.join(need))

@@ -10,7 +10,9 @@ Writes, under ``--out`` (default ``data/``):
   synthetic_uda/        a source domain with little pixel noise and a
                         recoloured, blurred, noisier target domain (same
                         classes, textures and layout)
-  synthetic_det/        COCO-format detection set
+  synthetic_det/        COCO-format detection set (train/val/test) + its
+                        semi-supervised splits (semi_anns/, 1/5/10 %,
+                        folds 1-3, as tools/split_coco.py writes them)
 
 A set that already exists with the same parameters is skipped, so running
 this again is instant.
@@ -26,6 +28,9 @@ import time
 
 # semiseg_mm (and with it torch) is imported once the arguments are parsed.
 DEFAULT_FRACTIONS = (1 / 16, 1 / 8, 1 / 4, 1 / 2)
+# the detection set's labelled percentages and folds (semi_anns/)
+DET_PERCENTS = (1, 5, 10)
+DET_FOLDS = (1, 2, 3)
 
 
 def write_default_splits(root: str, seeds=(0, 1, 2),
@@ -107,6 +112,10 @@ def main():
         root = osp.join(args.out, 'synthetic_det')
         make_detection_set(root, seed=args.seed, progress=progress,
                            force=args.force)
+        from semiseg_mm.det.coco_splits import write_splits
+        write_splits(
+            osp.join(root, 'annotations', 'instances_train.json'),
+            osp.join(root, 'semi_anns'), DET_PERCENTS, DET_FOLDS)
         print(f'detection set: {root}')
     print(f'done in {time.time() - t0:.1f}s')
 

@@ -462,29 +462,33 @@ def make_domain_pair(root: str,
 
 
 def make_detection_set(root: str,
-                       num_train: int = 400,
-                       num_val: int = 100,
+                       num_train: int = 2000,
+                       num_val: int = 200,
+                       num_test: int = 500,
                        seed: int = 0,
                        style: SceneStyle = SceneStyle(),
                        progress: bool = True,
                        force: bool = False) -> dict:
     """Write the scenes with COCO-format box annotations.
 
-    Layout: ``images/{train,val}/*.png`` and
-    ``annotations/instances_{train,val}.json``; categories are the object
-    classes (background excluded), ids 1..5.
+    Layout: ``images/{train,val,test}/*.png`` and
+    ``annotations/instances_{train,val,test}.json``; categories are the
+    object classes (background excluded), ids 1..5. ``val`` is where
+    hyperparameters are chosen, ``test`` where results are reported.
     """
     meta = _meta(
         'detection',
         num_train=num_train,
         num_val=num_val,
+        num_test=num_test,
         seed=seed,
         style=asdict(style))
     if not force and is_up_to_date(root, meta):
         return meta
     _clear_meta(root)
     os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
-    for split, num in (('train', num_train), ('val', num_val)):
+    for split, num in (('train', num_train), ('val', num_val),
+                       ('test', num_test)):
         img_dir = osp.join(root, 'images', split)
         os.makedirs(img_dir, exist_ok=True)
         coco: Dict[str, list] = dict(

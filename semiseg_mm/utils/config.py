@@ -8,6 +8,10 @@ from mmengine.config import Config
 from mmengine.config.utils import MODULE2PACKAGE
 
 PACKAGE = 'semiseg_mm'
+# the detection configs' prefix and registry scope (semiseg_mm.det.registry):
+# the same shipped configs, but inherited dicts get the detection scope
+DET_PREFIX = 'semiseg_mm_det'
+PREFIXES = (PACKAGE + '::', DET_PREFIX + '::')
 _PKG_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
@@ -22,6 +26,7 @@ def register_package() -> None:
       ``pkg::`` name is resolved the same way. Plain paths are untouched.
     """
     MODULE2PACKAGE.setdefault(PACKAGE, PACKAGE)
+    MODULE2PACKAGE.setdefault(DET_PREFIX, PACKAGE)
     if not getattr(Config.fromfile, '_accepts_package_prefix', False):
         Config.fromfile = staticmethod(_package_aware(Config.fromfile))
     # MMEngine finds a package's ``.mim`` folder through
@@ -64,7 +69,7 @@ def _installed_path_aware(get_installed_path: Callable) -> Callable:
 def resolve_package_config(name: str) -> str:
     """File path of ``pkg::relative/config.py`` (ours or any OpenMMLab
     package MMEngine knows)."""
-    if name.startswith(PACKAGE + '::'):
+    if name.startswith(PREFIXES):
         return get_config_path(name)
     path, _ = Config._get_cfg_path(name, '')
     return path
@@ -89,10 +94,12 @@ def config_root() -> str:
 def get_config_path(name: str) -> str:
     """Absolute path of a shipped config, e.g. ``'gct/deeplabv2_voc_1-16.py'``.
 
-    The ``semiseg_mm::`` prefix is accepted and stripped.
+    The ``semiseg_mm::`` (or detection ``semiseg_mm_det::``) prefix is
+    accepted and stripped.
     """
-    if name.startswith(PACKAGE + '::'):
-        name = name[len(PACKAGE) + 2:]
+    for prefix in PREFIXES:
+        if name.startswith(prefix):
+            name = name[len(prefix):]
     root = config_root()
     path = osp.join(root, name)
     if not osp.isfile(path):

@@ -24,6 +24,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import mmseg.models  # noqa: F401
 
     import semiseg_mm.datasets  # noqa: F401
+    import semiseg_mm.det  # noqa: F401  (the semiseg_mm_det scope)
     import semiseg_mm.engine  # noqa: F401
     import semiseg_mm.evaluation  # noqa: F401
     import semiseg_mm.models  # noqa: F401

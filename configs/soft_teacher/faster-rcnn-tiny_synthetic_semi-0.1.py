@@ -1,0 +1,18 @@
+# Soft Teacher on the synthetic detection set, 10 % of the 400 training
+# images labelled (fold 1), a CPU-sized Faster R-CNN trained from scratch;
+# mmdet's fixed batch composition (SemiSourceSampler: 4 labelled + 4
+# unlabelled). Data:
+#   python tools/make_synthetic.py --out data --only det
+#   python tools/split_coco.py data/synthetic_det/annotations/instances_train.json \
+#       --out data/synthetic_det/semi_anns --percents 10 --folds 1 2 3
+_base_ = [
+    '../_base_/det/faster-rcnn_tiny.py', '../_base_/det/synthetic_det_semi.py',
+    '../_base_/det/schedule_cpu.py', '../_base_/det/default_runtime.py',
+    '../_base_/det/soft_teacher.py'
+]
+detector = _base_.model
+model = dict(_base_.soft_teacher, _delete_=True, detector=detector)
+val_cfg = dict(type='TeacherStudentValLoop')
+# the teacher of a from-scratch CPU run must follow the student sooner than
+# mmdet's 0.999 (a 180k-iteration schedule from ImageNet weights)
+custom_hooks = [dict(_base_.ema_hook, momentum=0.995, warmup=True)]

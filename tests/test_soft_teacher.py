@@ -1,0 +1,364 @@
+"""Soft Teacher on MMDetection: the detection scope, the detector with empty
+branches and its pseudo-box thresholds, the EMA hook on a detector, and the
+synthetic configs training, evaluating both models and resuming exactly."""
+import copy
+import json
+import os.path as osp
+import types
+import uuid
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.structures import InstanceData
+
+import semiseg_mm  # noqa: F401
+from semiseg_mm.det.data_preprocessor import drop_empty_branches
+from semiseg_mm.det.registry import (DATA_SAMPLERS, DATASETS, HOOKS, METRICS,
+                                     MODELS)
+from semiseg_mm.engine.hooks import EMATeacherHook
+from semiseg_mm.utils.launch import build_runner
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ST_CFG = osp.join(REPO,
+                  'configs/soft_teacher/faster-rcnn-tiny_synthetic_semi-0.1.py')
+SCHED_CFG = osp.join(
+    REPO, 'configs/soft_teacher/'
+    'faster-rcnn-tiny-scheduled_synthetic_semi-0.1.py')
+SUP_CFG = osp.join(REPO,
+                   'configs/supervised/faster-rcnn-tiny_synthetic-det_0.1.py')
+
+
+@pytest.fixture(autouse=True)
+def det_scope():
+    init_default_scope('semiseg_mm_det')
+
+
+@pytest.fixture(scope='session')
+def det_root(tmp_path_factory) -> str:
+    """A 20 + 4 + 4 image detection set with its 10 % splits (2 labelled)."""
+    from semiseg_mm.datasets.synthetic import make_detection_set
+    from semiseg_mm.det.coco_splits import write_splits
+    root = str(tmp_path_factory.mktemp('data') / 'synthetic_det')
+    make_detection_set(root, num_train=20, num_val=4, num_test=4,
+                       progress=False)
+    write_splits(
+        osp.join(root, 'annotations', 'instances_train.json'),
+        osp.join(root, 'semi_anns'), [10], [1])
+    return root
+
+
+def det_cfg(path: str, root: str, work_dir: str, max_iters: int = 4,
+            val: bool = True) -> Config:
+    cfg = Config.fromfile(path)
+    root = root.rstrip('/') + '/'
+    for loader in ('val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = root
+        cfg[loader].batch_size = 2
+    ds = cfg.train_dataloader.dataset
+    for sub in ds.get('datasets', [ds]):
+        sub.data_root = root
+    for ev in ('val_evaluator', 'test_evaluator'):
+        cfg[ev].ann_file = root + osp.relpath(cfg[ev].ann_file,
+                                              'data/synthetic_det')
+    cfg.val_dataloader.dataset.indices = 4
+    # batches of 4 (2 + 2 for a fixed ratio)
+    cfg.train_dataloader.batch_size = 4
+    sampler = cfg.train_dataloader.sampler
+    if 'batch_size' in sampler:
+        sampler.batch_size = 4
+    if 'source_ratio' in sampler:
+        sampler.source_ratio = [2, 2]
+    cfg.merge_from_dict({
+        'work_dir': work_dir,
+        'train_cfg.max_iters': max_iters,
+        'train_cfg.val_interval': max_iters if val else 10**9,
+        'default_hooks.logger.interval': 1,
+        'default_hooks.checkpoint.interval': max_iters,
+        'default_hooks.checkpoint.max_keep_ckpts': -1,
+        'log_level': 'WARNING',
+    })
+    return cfg
+
+
+def run(cfg: Config, resume: bool = False):
+    init_default_scope('semiseg_mm_det')
+    cfg.visualizer.name = f'visualizer_{uuid.uuid4().hex}'
+    cfg.resume = resume
+    cfg.launcher = 'none'
+    runner = build_runner(cfg)
+    runner.train()
+    return runner
+
+
+# --------------------------------------------------------------------- #
+# the detection scope
+# --------------------------------------------------------------------- #
+
+
+def test_detection_scope_resolves_ours_and_mmdets():
+    from mmdet.registry import MODELS as MMDET_MODELS
+    assert MODELS.parent is MMDET_MODELS and MODELS.scope == 'semiseg_mm_det'
+    assert MODELS.get('SemiSoftTeacher').__module__.startswith('semiseg_mm')
+    assert MODELS.get('FasterRCNN').__module__.startswith('mmdet')
+    assert MODELS.get('SemiDetDataPreprocessor') is not None
+    assert DATA_SAMPLERS.get('ScheduledSourceSampler') is not None
+    assert DATA_SAMPLERS.get('GroupMultiSourceSampler') is not None
+    assert HOOKS.get('EMATeacherHook') is EMATeacherHook
+    assert HOOKS.get('FiniteLossHook') is not None
+    assert METRICS.get('CocoMetric') is not None
+    assert DATASETS.get('CocoDataset') is not None
+    # the segmentation scope keeps mmseg's names (no detector there)
+    from semiseg_mm.registry import MODELS as SEG_MODELS
+    assert SEG_MODELS.get('SemiSoftTeacher') is None
+
+
+def test_det_prefix_gives_inherited_dicts_the_detection_scope(tmp_path):
+    child = tmp_path / 'child.py'
+    child.write_text("_base_ = ['semiseg_mm_det::soft_teacher/"
+                     "faster-rcnn-tiny_synthetic_semi-0.1.py']\n")
+    cfg = Config.fromfile(str(child))
+    assert cfg.default_scope == 'semiseg_mm_det'
+    assert cfg.model._scope_ == 'semiseg_mm_det'
+    model = MODELS.build(cfg.model)
+    assert type(model).__name__ == 'SemiSoftTeacher'
+    # the top-level prefix works too, and the same file under semiseg_mm::
+    assert Config.fromfile('semiseg_mm_det::soft_teacher/faster-rcnn-tiny_'
+                           'synthetic_semi-0.1.py').model.type == \
+        'SemiSoftTeacher'
+
+
+# --------------------------------------------------------------------- #
+# the detector
+# --------------------------------------------------------------------- #
+
+
+def tiny_model(**train_cfg):
+    cfg = Config.fromfile(ST_CFG)
+    cfg.model.semi_train_cfg.update(train_cfg)
+    return MODELS.build(cfg.model)
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(cls_thr=0.9), r"unknown key\(s\) \['cls_thr'\]"),
+    (dict(rpn_pseudo_thr=1.5), r'rpn_pseudo_thr=1.5: a score threshold'),
+    (dict(unsup_weight=-1.0), r'unsup_weight=-1.0 must be >= 0'),
+    (dict(jitter_times=1), r'jitter_times=1: an integer >= 2'),
+])
+def test_semi_train_cfg_errors_name_the_key(kwargs, match):
+    with pytest.raises(ValueError, match=r'model\.semi_train_cfg.*' + match):
+        tiny_model(**kwargs)
+
+
+def test_single_branch_preprocessor_is_wrapped_and_teacher_stays_eval():
+    model = tiny_model()
+    assert type(model.data_preprocessor).__name__ == \
+        'SemiDetDataPreprocessor'
+    model.train()
+    assert model.student.training and not model.teacher.training
+    assert not any(p.requires_grad for p in model.teacher.parameters())
+
+
+def test_drop_empty_branches():
+    data = {
+        'inputs': {
+            'sup': [None, None],
+            'unsup_teacher': ['a', 'b'],
+            'unsup_student': ['c', 'd']
+        },
+        'data_samples': {
+            'sup': [None, None],
+            'unsup_teacher': [1, 2],
+            'unsup_student': [3, 4]
+        }
+    }
+    out = drop_empty_branches(data)
+    assert set(out['inputs']) == set(out['data_samples']) == {
+        'unsup_teacher', 'unsup_student'
+    }
+    data['inputs']['sup'] = ['x', None]
+    data['data_samples']['sup'] = [0, None]
+    out = drop_empty_branches(data)
+    assert out['inputs']['sup'] == ['x'] and out['data_samples']['sup'] == [0]
+
+
+def semi_batch(det_root, labelled: int, unlabelled: int):
+    """A collated multi-branch batch from the config's own pipelines."""
+    from mmengine.dataset import pseudo_collate
+    cfg = det_cfg(ST_CFG, det_root, '/tmp/unused')
+    lab, unlab = cfg.train_dataloader.dataset.datasets
+    items = [DATASETS.build(lab)[i % 2] for i in range(labelled)]
+    unlab_ds = DATASETS.build(unlab)
+    items += [unlab_ds[i] for i in range(unlabelled)]
+    return pseudo_collate(items)
+
+
+@pytest.mark.parametrize('labelled,unlabelled', [(2, 2), (0, 3), (3, 0)])
+def test_loss_with_and_without_labelled_or_unlabelled_images(
+        det_root, labelled, unlabelled):
+    torch.manual_seed(0)
+    model = tiny_model()
+    data = model.data_preprocessor(
+        semi_batch(det_root, labelled, unlabelled), True)
+    losses = model.loss(data['inputs'], data['data_samples'])
+    assert losses['sup.images'].item() == labelled
+    sup = [k for k in losses if k.startswith('sup.loss')]
+    unsup = [k for k in losses if k.startswith('unsup.loss')]
+    assert bool(sup) == (labelled > 0) and bool(unsup) == (unlabelled > 0)
+    values = [t for v in losses.values()
+              for t in (v if isinstance(v, list) else [v])]  # rpn: per level
+    assert all(torch.isfinite(t).all() for t in values)
+    total, _ = model.parse_losses(losses)
+    total.backward()  # the student learns from whichever part is there
+    assert any(p.grad is not None and p.grad.abs().sum() > 0
+               for p in model.student.parameters())
+
+
+def crafted_teacher(model, boxes, scores):
+    """Make the teacher's RPN + RoI head return ``boxes`` / ``scores``
+    (label 0) for every image, and the refined jittered boxes equal to the
+    jittered input boxes (so the uncertainty is the jitter's)."""
+    boxes = torch.tensor(boxes, dtype=torch.float32)
+    scores = torch.tensor(scores)
+
+    def rpn_predict(x, samples, rescale=False):
+        return [InstanceData(bboxes=boxes.clone()) for _ in samples]
+
+    def roi_predict(x, rpn_results, samples, rescale=False):
+        if model.teacher.roi_head.test_cfg is None:  # the jitter pass
+            return [InstanceData(bboxes=r.bboxes.clone()) for r in
+                    rpn_results]
+        return [
+            InstanceData(bboxes=boxes.clone(), scores=scores.clone(),
+                         labels=torch.zeros(len(scores), dtype=torch.long))
+            for _ in samples
+        ]
+
+    model.teacher.rpn_head.predict = rpn_predict
+    model.teacher.roi_head.predict = roi_predict
+
+
+def test_pseudo_box_thresholds_on_crafted_teacher_outputs(det_root):
+    """Initial score threshold for pseudo-boxes, then per loss: RPN above
+    rpn_pseudo_thr, classification above cls_pseudo_thr, regression where
+    the jitter uncertainty is below reg_pseudo_thr."""
+    torch.manual_seed(0)
+    model = tiny_model(
+        pseudo_label_initial_score_thr=0.5, rpn_pseudo_thr=0.9,
+        cls_pseudo_thr=0.7, reg_pseudo_thr=0.02, jitter_scale=0.06)
+    boxes = [[4, 4, 24, 24], [30, 30, 50, 50], [10, 30, 30, 50],
+             [40, 2, 60, 22]]
+    crafted_teacher(model, boxes, [0.95, 0.8, 0.6, 0.3])
+    data = model.data_preprocessor(semi_batch(det_root, 0, 2), True)
+    pseudo, _ = model.get_pseudo_instances(
+        data['inputs']['unsup_teacher'],
+        data['data_samples']['unsup_teacher'])
+    for s in pseudo:  # the 0.3 box is below the initial 0.5
+        assert s.gt_instances.scores.tolist() == pytest.approx(
+            [0.95, 0.8, 0.6])
+        # jitter of 0.06 x size: uncertainty ~ 0.06 x 0.8 = 0.05 > 0.02
+        assert (s.gt_instances.reg_uncs > 0.02).all()
+
+    seen = {}
+    student = model.student
+    rpn_loss = student.rpn_head.loss_and_predict
+    assign = student.roi_head.bbox_assigner.assign
+    roi_loss = student.roi_head.loss
+
+    def spy_rpn(x, samples, **kw):
+        seen['rpn'] = [len(s.gt_instances) for s in samples]
+        return rpn_loss(x, samples, **kw)
+
+    def spy_assign(pred, gt, *a, **kw):
+        seen.setdefault('cls', []).append(len(gt))
+        return assign(pred, gt, *a, **kw)
+
+    def spy_roi(x, rpn_results, samples):
+        seen['reg'] = [len(s.gt_instances) for s in samples]
+        return roi_loss(x, rpn_results, samples)
+
+    student.rpn_head.loss_and_predict = spy_rpn
+    student.roi_head.bbox_assigner.assign = spy_assign
+    student.roi_head.loss = spy_roi
+    losses = model.loss(data['inputs'], data['data_samples'])
+    assert seen['rpn'] == [1, 1]  # 0.95 only
+    assert seen['cls'][:2] == [2, 2]  # 0.95 and 0.8
+    assert seen['reg'] == [0, 0]  # every box too uncertain
+    assert losses['unsup.pseudo_boxes'].item() == 2.0
+    # with a looser regression threshold all three are kept for it
+    model.semi_train_cfg.reg_pseudo_thr = 1.0
+    seen.clear()
+    model.loss(data['inputs'], data['data_samples'])
+    assert seen['reg'] == [3, 3]
+
+
+def test_ema_hook_drives_the_detector_teacher():
+    model = tiny_model()
+    hub = types.SimpleNamespace(update_scalar=lambda *a, **k: None)
+    runner = types.SimpleNamespace(model=model, iter=0, message_hub=hub)
+    hook = EMATeacherHook(momentum=0.9, warmup=False, buffer_mode='ema')
+    hook.before_train(runner)  # iteration 0: teacher := student
+    for (k, s), t in zip(model.student.state_dict().items(),
+                         model.teacher.state_dict().values()):
+        assert torch.equal(s, t), k
+    before = copy.deepcopy(model.teacher.state_dict())
+    with torch.no_grad():
+        for p in model.student.parameters():
+            p.add_(1.0)
+    hook.after_train_iter(runner, 0)
+    name = 'roi_head.bbox_head.fc_cls.weight'
+    s = model.student.state_dict()[name]
+    assert torch.allclose(model.teacher.state_dict()[name],
+                          0.9 * before[name] + 0.1 * s)
+
+
+# --------------------------------------------------------------------- #
+# the synthetic configs, end to end
+# --------------------------------------------------------------------- #
+
+
+def test_scheduled_config_trains_evaluates_both_models(det_root, tmp_path):
+    """Iterations 1-2 hold labelled images, 3-4 none (the share reaches 0
+    at num_batches=2): finite sup.* and unsup.* losses, COCO bbox mAP for
+    teacher and student."""
+    cfg = det_cfg(SCHED_CFG, det_root, str(tmp_path / 'run'), max_iters=4)
+    cfg.train_dataloader.sampler.num_batches = 2
+    runner = run(cfg)
+    hub = runner.message_hub
+    images = hub.get_scalar('train/sup.images').data[0]
+    assert list(images) == [2.0, 1.0, 0.0, 0.0]  # 4 x 0.5, 4 x 0.25, 0, 0
+    for key in ('train/sup.loss_cls', 'train/unsup.loss_cls',
+                'train/unsup.loss_rpn_cls', 'train/loss'):
+        values = hub.get_scalar(key).data[0]
+        assert len(values) and all(map(lambda v: v == v and abs(v) < 1e6,
+                                       values)), key
+    assert len(hub.get_scalar('train/sup.loss_cls').data[0]) == 2
+    metrics = json.loads(
+        open(osp.join(runner.log_dir, 'vis_data', 'scalars.json')).read()
+        .strip().splitlines()[-1])
+    for model in ('teacher', 'student'):
+        assert f'{model}/coco/bbox_mAP' in metrics
+
+
+def test_resume_equals_uninterrupted(det_root, tmp_path):
+    n = 2
+    ref = run(det_cfg(SCHED_CFG, det_root, str(tmp_path / 'full'), 2 * n,
+                      val=False)).model.state_dict()
+    half = str(tmp_path / 'half')
+    run(det_cfg(SCHED_CFG, det_root, half, n, val=False))
+    assert osp.isfile(osp.join(half, f'iter_{n}.pth'))
+    runner = run(
+        det_cfg(SCHED_CFG, det_root, half, 2 * n, val=False), resume=True)
+    assert runner.iter == 2 * n
+    got = runner.model.state_dict()
+    assert got.keys() == ref.keys()
+    for k in ref:
+        assert torch.equal(got[k], ref[k]), k
+    assert any(k.startswith('teacher.') for k in ref)
+
+
+def test_supervised_baseline_config_trains(det_root, tmp_path):
+    cfg = det_cfg(SUP_CFG, det_root, str(tmp_path / 'sup'), max_iters=2)
+    runner = run(cfg)
+    assert runner.iter == 2
