@@ -70,6 +70,9 @@ def det_cfg(path: str, root: str, work_dir: str, max_iters: int = 4,
         sampler.batch_size = 4
     if 'source_ratio' in sampler:
         sampler.source_ratio = [2, 2]
+    for hook in cfg.get('custom_hooks', []):
+        if hook.type == 'DetPseudoBoxHealthHook':
+            hook.interval = max_iters
     cfg.merge_from_dict({
         'work_dir': work_dir,
         'train_cfg.max_iters': max_iters,
@@ -339,6 +342,12 @@ def test_scheduled_config_trains_evaluates_both_models(det_root, tmp_path):
         .strip().splitlines()[-1])
     for model in ('teacher', 'student'):
         assert f'{model}/coco/bbox_mAP' in metrics
+    # the health hook ran on its probe of held-back boxes
+    health = [h for h in runner.hooks
+              if type(h).__name__ == 'DetPseudoBoxHealthHook']
+    assert health and health[0].history
+    fig = health[0].history[-1]
+    assert fig['gt_boxes'] > 0 and 'probe_boxes' in fig
 
 
 def test_resume_equals_uninterrupted(det_root, tmp_path):
@@ -362,3 +371,116 @@ def test_supervised_baseline_config_trains(det_root, tmp_path):
     cfg = det_cfg(SUP_CFG, det_root, str(tmp_path / 'sup'), max_iters=2)
     runner = run(cfg)
     assert runner.iter == 2
+
+
+# --------------------------------------------------------------------- #
+# the data checks and the pseudo-box health view
+# --------------------------------------------------------------------- #
+
+
+def test_box_match_hand_computed():
+    from semiseg_mm.det.hooks import box_match
+    gt = torch.tensor([[0, 0, 10, 10], [20, 20, 30, 30]], dtype=torch.float)
+    gt_labels = torch.tensor([0, 1])
+    pred = torch.tensor([
+        [0, 0, 10, 10],  # gt 0, same class: TP
+        [1, 1, 10, 10],  # gt 0 again (IoU 0.81): already taken -> FP
+        [20, 20, 30, 30],  # gt 1 but class 0 -> FP
+        [20, 20, 30, 35],  # gt 1, class 1, IoU 100/150 = 0.67 -> TP
+    ], dtype=torch.float)
+    labels = torch.tensor([0, 0, 0, 1])
+    assert box_match(pred, labels, gt, gt_labels, 0.5) == 2
+    assert box_match(pred, labels, gt, gt_labels, 0.7) == 1
+    assert box_match(pred[:0], labels[:0], gt, gt_labels) == 0
+
+
+def health_runner(values, model=None):
+    from mmengine.logging import MessageHub
+    hub = MessageHub.get_instance(f'health_{uuid.uuid4().hex}')
+    for v in values:
+        hub.update_scalar('train/unsup.pseudo_boxes', v)
+    calls = []
+    vis = types.SimpleNamespace(
+        add_scalars=lambda d, step: calls.append((step, d)))
+    return types.SimpleNamespace(model=model, iter=0, message_hub=hub,
+                                 visualizer=vis), calls
+
+
+def test_health_hook_warns_then_stops_on_a_collapsing_teacher():
+    from mmengine.logging import MMLogger
+
+    from semiseg_mm.det.hooks import (DetPseudoBoxHealthHook,
+                                      PseudoBoxCollapseError)
+    import logging
+    records = []
+
+    class Keep(logging.Handler):
+
+        def emit(self, record):
+            records.append(record)
+
+    logger = MMLogger.get_current_instance()
+    keep = Keep()
+    logger.addHandler(keep)
+    model = types.SimpleNamespace(
+        semi_train_cfg=types.SimpleNamespace(cls_pseudo_thr=0.9))
+    # 2 boxes per image for 4 iterations, then none
+    runner, calls = health_runner([2.0] * 4, model)
+    hook = DetPseudoBoxHealthHook(interval=4, probe=None, min_boxes=0.1,
+                                  patience=2)
+    runner.iter = 3
+    hook.after_train_iter(runner, 3)
+    assert calls[-1] == (4, {'health/pseudo_boxes': 2.0})
+    for it in (7, 11):
+        for _ in range(4):
+            runner.message_hub.update_scalar('train/unsup.pseudo_boxes',
+                                             0.0)
+        runner.iter = it
+        hook.after_train_iter(runner, it)
+        if it == 7:  # one collapsed interval: no warning yet
+            assert not any(r.levelname == 'WARNING' for r in records)
+    logger.removeHandler(keep)
+    assert hook._collapsed == 2
+    assert any(r.levelname == 'WARNING' and 'has produced under 0.1 '
+               'pseudo-boxes per unlabelled image for 2 intervals' in
+               r.getMessage() for r in records)
+    stopper = DetPseudoBoxHealthHook(interval=4, probe=None, patience=1,
+                                     stop=True)
+    runner.iter = 15
+    for _ in range(4):
+        runner.message_hub.update_scalar('train/unsup.pseudo_boxes', 0.0)
+    with pytest.raises(PseudoBoxCollapseError, match='iteration 16'):
+        stopper.after_train_iter(runner, 15)
+    with pytest.raises(ValueError, match=r"unknown probe key\(s\) \['nums'\]"):
+        DetPseudoBoxHealthHook(probe=dict(nums=3))
+
+
+def test_data_check_stops_on_missing_images_and_overlapping_splits(
+        det_root, tmp_path):
+    semi = osp.join(det_root, 'semi_anns')
+    # an unlabelled file that repeats a labelled image
+    lab = json.load(open(osp.join(semi, 'instances_train.1@10.json')))
+    unlab = json.load(
+        open(osp.join(semi, 'instances_train.1@10-unlabeled.json')))
+    overlap = dict(unlab, images=unlab['images'] + lab['images'][:1])
+    with open(osp.join(semi, 'overlap.json'), 'w') as f:
+        json.dump(overlap, f)
+    cfg = det_cfg(ST_CFG, det_root, str(tmp_path / 'a'), max_iters=1)
+    cfg.train_dataloader.dataset.datasets[1].ann_file = 'semi_anns/' \
+        'overlap.json'
+    with pytest.raises(ValueError, match=r'1 images are both labelled \(.*'
+                       r'instances_train.1@10.json\) and unlabelled \(.*'
+                       r'overlap.json\)'):
+        run(cfg)
+    # a labelled file naming an image that is not in the folder
+    missing = dict(lab, images=[dict(lab['images'][0], id=999,
+                                     file_name='nope.png')])
+    with open(osp.join(semi, 'missing.json'), 'w') as f:
+        json.dump(missing, f)
+    cfg = det_cfg(ST_CFG, det_root, str(tmp_path / 'b'), max_iters=1)
+    cfg.train_dataloader.dataset.datasets[0].ann_file = 'semi_anns/' \
+        'missing.json'
+    cfg.train_dataloader.dataset.datasets[0].filter_cfg = None
+    with pytest.raises(FileNotFoundError, match=r'missing.json: 1 of its 1 '
+                       r'images are not in the image folder.*nope.png'):
+        run(cfg)

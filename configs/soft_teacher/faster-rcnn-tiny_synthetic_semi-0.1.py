@@ -15,4 +15,8 @@ model = dict(_base_.soft_teacher, _delete_=True, detector=detector)
 val_cfg = dict(type='TeacherStudentValLoop')
 # the teacher of a from-scratch CPU run must follow the student sooner than
 # mmdet's 0.999 (a 180k-iteration schedule from ImageNet weights)
-custom_hooks = [dict(_base_.ema_hook, momentum=0.995, warmup=True)]
+custom_hooks = [
+    dict(_base_.ema_hook, momentum=0.995, warmup=True),
+    # the synthetic -unlabeled files keep their boxes: a 16-image probe
+    dict(_base_.health_hook, probe=dict(num=16)),
+]

@@ -16,4 +16,10 @@ model = dict(
     data_preprocessor=dict(
         type='SemiDetDataPreprocessor',
         data_preprocessor=_base_.detector.data_preprocessor))
-custom_hooks = [_base_.ema_hook]
+# mmdet's -unlabeled files keep their images' boxes: a probe of 64 of them
+# scores the teacher's pseudo-boxes (probe=None for truly unlabelled data)
+custom_hooks = [
+    _base_.ema_hook,
+    dict(_base_.health_hook, interval=500, probe=dict(num=64)),
+    dict(type='SemiDetDataCheckHook'),
+]

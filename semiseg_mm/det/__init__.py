@@ -7,6 +7,7 @@ from semiseg_mm.engine.hooks.ema_teacher_hook import EMATeacherHook
 from semiseg_mm.engine.hooks.finite_loss_hook import FiniteLossHook
 
 from .data_preprocessor import SemiDetDataPreprocessor
+from .hooks import DetPseudoBoxHealthHook, SemiDetDataCheckHook
 from .registry import DATA_SAMPLERS, HOOKS
 from .soft_teacher import SemiSoftTeacher
 
@@ -19,5 +20,6 @@ for _hook in (EMATeacherHook, FiniteLossHook, CheckpointCheckHook):
 __all__ = [
     'ScheduledSourceSampler', 'SemiSourceSampler', 'EMATeacherHook',
     'FiniteLossHook', 'CheckpointCheckHook',
-    'SemiDetDataPreprocessor', 'SemiSoftTeacher'
+    'SemiDetDataPreprocessor', 'SemiSoftTeacher', 'DetPseudoBoxHealthHook',
+    'SemiDetDataCheckHook'
 ]

@@ -32,7 +32,9 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='DetVisualizationHook'),
     # fail fast: a non-finite loss stops the run before its step is
-    # applied; a checkpoint of another model stops it before iteration 0
+    # applied; a checkpoint of another model, missing images or a split
+    # whose parts overlap stop it before iteration 0
     finite_loss=dict(type='FiniteLossHook', action='stop'),
-    checkpoint_check=dict(type='CheckpointCheckHook'))
+    checkpoint_check=dict(type='CheckpointCheckHook'),
+    data_check=dict(type='SemiDetDataCheckHook'))
 randomness = dict(seed=0)

@@ -23,3 +23,7 @@ soft_teacher = dict(
     semi_test_cfg=dict(predict_on='teacher'))
 ema_hook = dict(
     type='EMATeacherHook', momentum=0.999, warmup=False, buffer_mode='ema')
+# pseudo-box health: boxes per unlabelled image in training and, on a probe
+# of unlabelled images with held-back boxes, their precision; warns when the
+# teacher stops producing boxes
+health_hook = dict(type='DetPseudoBoxHealthHook', interval=100, probe=None)
