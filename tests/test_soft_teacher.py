@@ -22,12 +22,12 @@ from semiseg_mm.utils.launch import build_runner
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ST_CFG = osp.join(REPO,
-                  'configs/soft_teacher/faster-rcnn-tiny_synthetic_semi-0.1.py')
+                  'configs/soft_teacher/faster-rcnn-tiny_synthetic_semi-0.05.py')
 SCHED_CFG = osp.join(
     REPO, 'configs/soft_teacher/'
-    'faster-rcnn-tiny-scheduled_synthetic_semi-0.1.py')
+    'faster-rcnn-tiny-scheduled_synthetic_semi-0.05.py')
 SUP_CFG = osp.join(REPO,
-                   'configs/supervised/faster-rcnn-tiny_synthetic-det_0.1.py')
+                   'configs/supervised/faster-rcnn-tiny_synthetic-det_0.05.py')
 
 
 @pytest.fixture(autouse=True)
@@ -37,15 +37,15 @@ def det_scope():
 
 @pytest.fixture(scope='session')
 def det_root(tmp_path_factory) -> str:
-    """A 20 + 4 + 4 image detection set with its 10 % splits (2 labelled)."""
+    """A 40 + 4 + 4 image detection set with its 5 % splits (2 labelled)."""
     from semiseg_mm.datasets.synthetic import make_detection_set
     from semiseg_mm.det.coco_splits import write_splits
     root = str(tmp_path_factory.mktemp('data') / 'synthetic_det')
-    make_detection_set(root, num_train=20, num_val=4, num_test=4,
+    make_detection_set(root, num_train=40, num_val=4, num_test=4,
                        progress=False)
     write_splits(
         osp.join(root, 'annotations', 'instances_train.json'),
-        osp.join(root, 'semi_anns'), [10], [1])
+        osp.join(root, 'semi_anns'), [5], [1])
     return root
 
 
@@ -120,7 +120,7 @@ def test_detection_scope_resolves_ours_and_mmdets():
 def test_det_prefix_gives_inherited_dicts_the_detection_scope(tmp_path):
     child = tmp_path / 'child.py'
     child.write_text("_base_ = ['semiseg_mm_det::soft_teacher/"
-                     "faster-rcnn-tiny_synthetic_semi-0.1.py']\n")
+                     "faster-rcnn-tiny_synthetic_semi-0.05.py']\n")
     cfg = Config.fromfile(str(child))
     assert cfg.default_scope == 'semiseg_mm_det'
     assert cfg.model._scope_ == 'semiseg_mm_det'
@@ -128,7 +128,7 @@ def test_det_prefix_gives_inherited_dicts_the_detection_scope(tmp_path):
     assert type(model).__name__ == 'SemiSoftTeacher'
     # the top-level prefix works too, and the same file under semiseg_mm::
     assert Config.fromfile('semiseg_mm_det::soft_teacher/faster-rcnn-tiny_'
-                           'synthetic_semi-0.1.py').model.type == \
+                           'synthetic_semi-0.05.py').model.type == \
         'SemiSoftTeacher'
 
 
@@ -459,9 +459,9 @@ def test_data_check_stops_on_missing_images_and_overlapping_splits(
         det_root, tmp_path):
     semi = osp.join(det_root, 'semi_anns')
     # an unlabelled file that repeats a labelled image
-    lab = json.load(open(osp.join(semi, 'instances_train.1@10.json')))
+    lab = json.load(open(osp.join(semi, 'instances_train.1@5.json')))
     unlab = json.load(
-        open(osp.join(semi, 'instances_train.1@10-unlabeled.json')))
+        open(osp.join(semi, 'instances_train.1@5-unlabeled.json')))
     overlap = dict(unlab, images=unlab['images'] + lab['images'][:1])
     with open(osp.join(semi, 'overlap.json'), 'w') as f:
         json.dump(overlap, f)
@@ -469,7 +469,7 @@ def test_data_check_stops_on_missing_images_and_overlapping_splits(
     cfg.train_dataloader.dataset.datasets[1].ann_file = 'semi_anns/' \
         'overlap.json'
     with pytest.raises(ValueError, match=r'1 images are both labelled \(.*'
-                       r'instances_train.1@10.json\) and unlabelled \(.*'
+                       r'instances_train.1@5.json\) and unlabelled \(.*'
                        r'overlap.json\)'):
         run(cfg)
     # a labelled file naming an image that is not in the folder
@@ -484,3 +484,42 @@ def test_data_check_stops_on_missing_images_and_overlapping_splits(
     with pytest.raises(FileNotFoundError, match=r'missing.json: 1 of its 1 '
                        r'images are not in the image folder.*nope.png'):
         run(cfg)
+
+
+# --------------------------------------------------------------------- #
+# the detection benchmark's rows and table
+# --------------------------------------------------------------------- #
+
+
+def test_benchmark_rows_use_the_fold_of_each_seed(tmp_path):
+    from semiseg_mm.benchmark import detection as det
+    from semiseg_mm.benchmark import label_efficiency as le
+    from semiseg_mm.utils.config import config_root
+    for key in det.DET_KEYS:
+        cfg = le.make_run_config(le.ENTRIES[key], 2, config_root(), 10,
+                                 str(tmp_path / 'w'))
+        ds = cfg.train_dataloader.dataset
+        parts = ds.get('datasets', [ds])
+        assert parts[0].ann_file == 'semi_anns/instances_train.3@5.json'
+        if len(parts) == 2:
+            assert parts[1].ann_file == \
+                'semi_anns/instances_train.3@5-unlabeled.json'
+        assert cfg.train_cfg.max_iters == 10 and cfg.randomness.seed == 2
+    sched = le.make_run_config(le.ENTRIES['det_soft_teacher_scheduled'], 0,
+                               config_root(), 10, str(tmp_path / 'w'))
+    # the schedule's length follows the run's
+    assert sched.train_dataloader.sampler.num_batches == 10
+
+
+def test_benchmark_table_pairs_each_seed_with_supervised():
+    from semiseg_mm.benchmark import detection as det
+    from semiseg_mm.benchmark.label_efficiency import Row
+    sup, st, _ = det.det_entries()
+    rows = [Row(sup, [0.20, 0.30], 5.0, [0.21, 0.31]),
+            Row(st, [0.25, 0.28], 10.0, [0.26, 0.29])]
+    table = det.markdown_table(rows).splitlines()
+    assert table[2].startswith('| Supervised only') and '25.00 ± 7.07' in \
+        table[2] and '| - |' in table[2]
+    # paired: +5.0 on seed 0, -2.0 on seed 1, mean +1.5
+    assert '26.50 ± 2.12' in table[3] and '+1.50 (+5.0 / -2.0)' in table[3]
+    assert '| 27.50 |' in table[3]  # val box AP

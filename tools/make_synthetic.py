@@ -11,7 +11,7 @@ Writes, under ``--out`` (default ``data/``):
                         recoloured, blurred, noisier target domain (same
                         classes, textures and layout)
   synthetic_det/        COCO-format detection set (train/val/test) + its
-                        semi-supervised splits (semi_anns/, 1/5/10 %,
+                        semi-supervised splits (semi_anns/, 5 and 10 %,
                         folds 1-3, as tools/split_coco.py writes them)
 
 A set that already exists with the same parameters is skipped, so running
@@ -29,7 +29,7 @@ import time
 # semiseg_mm (and with it torch) is imported once the arguments are parsed.
 DEFAULT_FRACTIONS = (1 / 16, 1 / 8, 1 / 4, 1 / 2)
 # the detection set's labelled percentages and folds (semi_anns/)
-DET_PERCENTS = (1, 5, 10)
+DET_PERCENTS = (5, 10)
 DET_FOLDS = (1, 2, 3)
 
 

@@ -53,8 +53,10 @@ class Entry:
             trained, not evaluated, never a row of the table).
         metric: key of the final validation metric to report (e.g.
             ``teacher/mIoU`` for teacher-student methods).
-        split_keys: config keys holding split files, with ``{seed}`` in the
-            value template, e.g. ``{'train_dataloader.dataset.ann_file':
+        split_keys: config keys holding split files, with ``{seed}`` (or
+            ``{fold}``, seed + 1, for mmdet's 1-based ``semi_anns`` folds)
+            in the value template, e.g.
+            ``{'train_dataloader.dataset.ann_file':
             'splits/1-16_seed{seed}/labeled.txt'}``: each seed trains on
             its own split.
         cost: rough time per iteration relative to supervised training;
@@ -70,6 +72,8 @@ class Entry:
             gets (a two-stage method splits one budget: pretraining 1/3,
             fine-tuning 2/3 keep the total of the one-stage rows); with
             the configs' own schedules (``max_iters=None``) each config's.
+        test_metric: key of the metric ``tools/test.py`` writes for the
+            test split (``mIoU``; ``coco/bbox_mAP`` for detection).
     """
     key: str
     name: str
@@ -81,6 +85,7 @@ class Entry:
     default: bool = True
     checkpoints_from: Dict[str, str] = field(default_factory=dict)
     iters_share: float = 1.0
+    test_metric: str = 'mIoU'
 
     def __post_init__(self):
         if self.role not in ROLES:
@@ -230,6 +235,11 @@ def make_run_config(entry: Entry,
                 _scale_iterations(cfg[part], factor)
         cfg.train_cfg.max_iters = max_iters
         cfg.train_cfg.val_interval = max_iters
+        # a scheduled batch composition spans the schedule too
+        sampler = (cfg.get('train_dataloader') or {}).get('sampler') or {}
+        if 'num_batches' in sampler:
+            sampler['num_batches'] = max(
+                1, int(round(sampler['num_batches'] * factor)))
     # validate once, at the end; keep only the final checkpoint
     cfg.train_cfg.val_interval = cfg.train_cfg.max_iters
     cfg.default_hooks.checkpoint.interval = cfg.train_cfg.max_iters
@@ -237,7 +247,7 @@ def make_run_config(entry: Entry,
     cfg.default_hooks.logger.interval = max(1, cfg.train_cfg.max_iters // 10)
     cfg.randomness = dict(seed=seed)
     for key, template in entry.split_keys.items():
-        _set(cfg, key, template.format(seed=seed))
+        _set(cfg, key, template.format(seed=seed, fold=seed + 1))
     for key, dep in entry.checkpoints_from.items():
         _set(cfg, key, dependency_checkpoint(dep, seed, config_root,
                                              preset_iters, work_dir))
@@ -329,8 +339,8 @@ def _single_thread_env() -> dict:
 
 
 def evaluate_test_split(run_dir: str, cfg_path: str, work_dir: str,
-                test_script: str) -> float:
-    """``mIoU`` of the run's final checkpoint on the config's test split
+                        test_script: str, metric: str = 'mIoU') -> float:
+    """``metric`` of the run's final checkpoint on the config's test split
     (``tools/test.py`` in a subprocess, as a user would run it)."""
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         ckpt = f.read().strip()
@@ -346,12 +356,13 @@ def evaluate_test_split(run_dir: str, cfg_path: str, work_dir: str,
             tail = f.read()[-3000:]
         raise RuntimeError(f'testing {ckpt} failed (log: {log_path}):\n'
                            f'{tail}')
-    return read_test_miou(out)
+    return read_test_miou(out, metric)
 
 
-def read_test_miou(out: str) -> float:
-    """``mIoU`` of the newest ``tools/test.py --work-dir out`` run (MMEngine
-    writes the test metrics to ``<out>/<stamp>/<stamp>.json``)."""
+def read_test_miou(out: str, metric: str = 'mIoU') -> float:
+    """``metric`` (``mIoU`` by default) of the newest ``tools/test.py
+    --work-dir out`` run (MMEngine writes the test metrics to
+    ``<out>/<stamp>/<stamp>.json``)."""
     logs = [
         osp.join(root, f) for root, _, files in os.walk(out) for f in files
         if f.endswith('.json') and f[:-5] == osp.basename(root)
@@ -359,7 +370,7 @@ def read_test_miou(out: str) -> float:
     if not logs:
         raise RuntimeError(f'no test metrics were written in {out}')
     with open(max(logs, key=osp.getmtime)) as f:
-        return float(json.load(f)['mIoU'])
+        return float(json.load(f)[metric])
 
 
 def finished_run(entry: Entry,
@@ -410,8 +421,9 @@ def run_one(entry: Entry,
     done = _cached_result(entry, seed, run_dir, digest)
     if done is not None:
         if done.test_miou is None and entry.role != 'pretrain':
-            done.test_miou = evaluate_test_split(run_dir, cfg_path, cfg.work_dir,
-                                         test_script)
+            done.test_miou = evaluate_test_split(
+                run_dir, cfg_path, cfg.work_dir, test_script,
+                entry.test_metric)
             _write_result(run_dir, done, digest)
         return done
     os.makedirs(run_dir, exist_ok=True)
@@ -444,7 +456,7 @@ def run_one(entry: Entry,
     result = RunResult(entry.key, seed,
                        _final_metric(cfg.work_dir, entry.metric), seconds)
     result.test_miou = evaluate_test_split(run_dir, cfg_path, cfg.work_dir,
-                                   test_script)
+                                           test_script, entry.test_metric)
     _write_result(run_dir, result, digest)
     return result
 

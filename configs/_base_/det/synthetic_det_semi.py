@@ -11,7 +11,7 @@ metainfo = dict(
     palette=[(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200),
              (245, 130, 48)])
 # the split: fold k of percent p (tools/split_coco.py)
-percent = 10
+percent = 5
 fold = 1
 labeled_ann = f'semi_anns/instances_train.{fold}@{percent}.json'
 unlabeled_ann = f'semi_anns/instances_train.{fold}@{percent}-unlabeled.json'

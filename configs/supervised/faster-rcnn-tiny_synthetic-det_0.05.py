@@ -1,5 +1,5 @@
 # Supervised-only baseline of the Soft Teacher benchmark: the CPU Faster
-# R-CNN on the labelled 10 % of the synthetic detection set alone (fold 1),
+# R-CNN on the labelled 5 % of the synthetic detection set alone (fold 1),
 # 4 images per batch (the labelled part of Soft Teacher's 4 + 4), same
 # schedule and evaluation.
 _base_ = [

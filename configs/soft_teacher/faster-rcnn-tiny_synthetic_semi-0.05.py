@@ -1,10 +1,8 @@
-# Soft Teacher on the synthetic detection set, 10 % of the 400 training
-# images labelled (fold 1), a CPU-sized Faster R-CNN trained from scratch;
-# mmdet's fixed batch composition (SemiSourceSampler: 4 labelled + 4
-# unlabelled). Data:
+# Soft Teacher on the synthetic detection set, 5 % of the 2,000 training
+# images labelled (fold 1; the set's lowest fraction), a CPU-sized Faster
+# R-CNN trained from scratch; mmdet's fixed batch composition
+# (SemiSourceSampler: 4 labelled + 4 unlabelled). Data, with its splits:
 #   python tools/make_synthetic.py --out data --only det
-#   python tools/split_coco.py data/synthetic_det/annotations/instances_train.json \
-#       --out data/synthetic_det/semi_anns --percents 10 --folds 1 2 3
 _base_ = [
     '../_base_/det/faster-rcnn_tiny.py', '../_base_/det/synthetic_det_semi.py',
     '../_base_/det/schedule_cpu.py', '../_base_/det/default_runtime.py',
