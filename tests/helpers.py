@@ -41,9 +41,10 @@ def load_cfg(path: str, overrides: dict) -> Config:
     return cfg
 
 
-def train(cfg: Config, resume: bool = False):
-    """Build a runner from ``cfg`` and train; returns the runner."""
-    init_default_scope('semiseg_mm')
+def train(cfg: Config, resume: bool = False, scope: str = 'semiseg_mm'):
+    """Build a runner from ``cfg`` and train; returns the runner
+    (``scope``: ``semiseg_mm_det`` for detection configs)."""
+    init_default_scope(scope)
     # MMEngine keeps visualizers (and their save_dir) as named singletons:
     # a second runner in the same process would log into the first's folder
     cfg.visualizer.name = f'visualizer_{uuid.uuid4().hex}'

@@ -17,8 +17,8 @@ import semiseg_mm  # noqa: F401
 from semiseg_mm.det.data_preprocessor import drop_empty_branches
 from semiseg_mm.det.registry import (DATA_SAMPLERS, DATASETS, HOOKS, METRICS,
                                      MODELS)
+from helpers import train
 from semiseg_mm.engine.hooks import EMATeacherHook
-from semiseg_mm.utils.launch import build_runner
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ST_CFG = osp.join(REPO,
@@ -73,6 +73,8 @@ def det_cfg(path: str, root: str, work_dir: str, max_iters: int = 4,
     for hook in cfg.get('custom_hooks', []):
         if hook.type == 'DetPseudoBoxHealthHook':
             hook.interval = max_iters
+    if 'semi_train_cfg' in cfg.model:  # iteration 0 only
+        cfg.model.semi_train_cfg.burn_in_iters = 1
     cfg.merge_from_dict({
         'work_dir': work_dir,
         'train_cfg.max_iters': max_iters,
@@ -86,13 +88,7 @@ def det_cfg(path: str, root: str, work_dir: str, max_iters: int = 4,
 
 
 def run(cfg: Config, resume: bool = False):
-    init_default_scope('semiseg_mm_det')
-    cfg.visualizer.name = f'visualizer_{uuid.uuid4().hex}'
-    cfg.resume = resume
-    cfg.launcher = 'none'
-    runner = build_runner(cfg)
-    runner.train()
-    return runner
+    return train(cfg, resume, scope='semiseg_mm_det')
 
 
 # --------------------------------------------------------------------- #
@@ -148,6 +144,7 @@ def tiny_model(**train_cfg):
     (dict(rpn_pseudo_thr=1.5), r'rpn_pseudo_thr=1.5: a score threshold'),
     (dict(unsup_weight=-1.0), r'unsup_weight=-1.0 must be >= 0'),
     (dict(jitter_times=1), r'jitter_times=1: an integer >= 2'),
+    (dict(burn_in_iters=-5), r'burn_in_iters=-5: an integer >= 0'),
 ])
 def test_semi_train_cfg_errors_name_the_key(kwargs, match):
     with pytest.raises(ValueError, match=r'model\.semi_train_cfg.*' + match):
@@ -216,6 +213,19 @@ def test_loss_with_and_without_labelled_or_unlabelled_images(
     total.backward()  # the student learns from whichever part is there
     assert any(p.grad is not None and p.grad.abs().sum() > 0
                for p in model.student.parameters())
+
+
+def test_burn_in_trains_on_labelled_images_only(det_root):
+    model = tiny_model(burn_in_iters=5)  # outside a runner: iteration 0
+    data = model.data_preprocessor(semi_batch(det_root, 2, 2), True)
+    losses = model.loss(data['inputs'], data['data_samples'])
+    assert any(k.startswith('sup.loss') for k in losses)
+    assert not any(k.startswith('unsup.') for k in losses)
+    data = model.data_preprocessor(semi_batch(det_root, 0, 2), True)
+    with pytest.raises(ValueError, match=r'iteration 0 is in the burn-in '
+                       r'\(model.semi_train_cfg.burn_in_iters=5\) but its '
+                       'batch holds no labelled image'):
+        model.loss(data['inputs'], data['data_samples'])
 
 
 def crafted_teacher(model, boxes, scores):
@@ -422,8 +432,9 @@ def test_health_hook_warns_then_stops_on_a_collapsing_teacher():
     logger = MMLogger.get_current_instance()
     keep = Keep()
     logger.addHandler(keep)
+    from mmengine.config import ConfigDict
     model = types.SimpleNamespace(
-        semi_train_cfg=types.SimpleNamespace(cls_pseudo_thr=0.9))
+        semi_train_cfg=ConfigDict(cls_pseudo_thr=0.9, burn_in_iters=0))
     # 2 boxes per image for 4 iterations, then none
     runner, calls = health_runner([2.0] * 4, model)
     hook = DetPseudoBoxHealthHook(interval=4, probe=None, min_boxes=0.1,

@@ -88,8 +88,9 @@ def main(argv=None):
     if args.write_docs:
         for r in rows:  # the plot shows box AP x 100
             r.mious = [100 * v for v in r.mious]
-        le.plot(rows, FIG, f'Semi-supervised detection, synthetic '
-                f'({len(args.seeds)} seed(s))')
+        le.plot(rows, FIG, f'Semi-supervised detection, synthetic, '
+                f'{det.PERCENT} % labelled ({len(args.seeds)} seed(s))',
+                ylabel='box AP x 100 (synthetic test)')
         with open(DOC) as f:
             text = f.read()
         block = (header + '\n\n' + table +

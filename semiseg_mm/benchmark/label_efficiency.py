@@ -587,7 +587,7 @@ def markdown_table(rows: Sequence[Row], split: str = 'test') -> str:
 
 
 def plot(rows: Sequence[Row], path: str, title: str,
-         split: str = 'test') -> None:
+         split: str = 'test', ylabel: Optional[str] = None) -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -603,7 +603,7 @@ def plot(rows: Sequence[Row], path: str, title: str,
     ax.set_xticks(range(len(rows)))
     ax.set_xticklabels([r.entry.name for r in rows], rotation=15,
                        ha='right', fontsize=8)
-    ax.set_ylabel(f'mIoU (synthetic {split})')
+    ax.set_ylabel(ylabel or f'mIoU (synthetic {split})')
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     os.makedirs(osp.dirname(path) or '.', exist_ok=True)

@@ -24,7 +24,9 @@ reports, under ``health/`` in the log and MMEngine's visualizer backends:
 
 It warns in the log, with the figures, when the teacher produces fewer
 than ``min_boxes`` pseudo-boxes per unlabelled image for ``patience``
-intervals in a row; ``stop=True`` stops the run instead.
+intervals in a row (intervals inside a detector's supervised burn-in,
+``semi_train_cfg.burn_in_iters``, do not count); ``stop=True`` stops the
+run instead.
 """
 import copy
 import logging
@@ -260,6 +262,9 @@ class DetPseudoBoxHealthHook(Hook):
         print_log(f'DetPseudoBoxHealthHook: iteration {step}: {text}',
                   logger='current')
         boxes = fig.get('pseudo_boxes', fig.get('probe_boxes'))
+        burn_in = getattr(model, 'semi_train_cfg', {}).get('burn_in_iters', 0)
+        if step <= burn_in:  # supervised only so far: nothing to judge
+            boxes = None
         if boxes is not None and boxes < self.min_boxes:
             self._collapsed += 1
         else:

@@ -25,7 +25,12 @@ methods have:
 * the teacher stays in eval mode when the runner calls ``train()`` (mmdet's
   ``SoftTeacher`` leaves it in training mode, so a teacher with trainable
   BatchNorm would use batch statistics);
-* the teacher is driven by the project's ``EMATeacherHook``.
+* the teacher is driven by the project's ``EMATeacherHook``;
+* optionally (``burn_in_iters``, default 0: mmdet's behaviour) the first
+  iterations train on the labelled images only, as Unbiased Teacher's
+  burn-in does: a detector trained from scratch has no box above the score
+  thresholds at first, and learning "no object anywhere" on the unlabelled
+  images at ``unsup_weight`` 4 keeps it there.
 """
 from typing import Dict, Optional
 
@@ -35,7 +40,7 @@ from torch import Tensor
 
 from semiseg_mm.det.data_preprocessor import semi_det_preprocessor
 from semiseg_mm.det.registry import MODELS
-from semiseg_mm.models.utils import iteration_rng
+from semiseg_mm.models.utils import current_iter, iteration_rng
 
 #: mmdet's defaults (configs/soft_teacher/*.py)
 SOFT_TEACHER_DEFAULTS = dict(
@@ -48,7 +53,10 @@ SOFT_TEACHER_DEFAULTS = dict(
     reg_pseudo_thr=0.02,
     jitter_times=10,
     jitter_scale=0.06,
-    min_pseudo_bbox_wh=(1e-2, 1e-2))
+    min_pseudo_bbox_wh=(1e-2, 1e-2),
+    # not mmdet's: iterations of supervised training before the teacher's
+    # boxes are used (Unbiased Teacher's burn-in; 0 = mmdet's Soft Teacher)
+    burn_in_iters=0)
 _SHARES = ('pseudo_label_initial_score_thr', 'rpn_pseudo_thr',
            'cls_pseudo_thr')
 
@@ -71,6 +79,11 @@ def soft_teacher_train_cfg(cfg: Optional[dict]) -> dict:
         if merged[key] < 0:
             raise ValueError(f'model.semi_train_cfg.{key}={merged[key]!r} '
                              'must be >= 0')
+    if not isinstance(merged['burn_in_iters'],
+                      int) or merged['burn_in_iters'] < 0:
+        raise ValueError('model.semi_train_cfg.burn_in_iters='
+                         f'{merged["burn_in_iters"]!r}: an integer >= 0 '
+                         'expected')
     if not isinstance(merged['jitter_times'],
                       int) or merged['jitter_times'] < 2:
         raise ValueError('model.semi_train_cfg.jitter_times='
@@ -155,7 +168,8 @@ class SemiSoftTeacher(SoftTeacher):
                     self.loss_by_gt_instances(multi_batch_inputs['sup'],
                                               multi_batch_data_samples['sup']),
                     'sup_', 'sup.'))
-        if 'unsup_teacher' in multi_batch_inputs:
+        burn_in = current_iter() < self.semi_train_cfg.burn_in_iters
+        if 'unsup_teacher' in multi_batch_inputs and not burn_in:
             if 'unsup_student' not in multi_batch_inputs:
                 raise KeyError('SemiSoftTeacher: the batch has an '
                                "'unsup_teacher' branch but no 'unsup_student'")
@@ -175,6 +189,13 @@ class SemiSoftTeacher(SoftTeacher):
                     for s in student_samples]
             losses['unsup.pseudo_boxes'] = torch.stack(kept).float().mean()
         if len(losses) == 1:
+            if burn_in:
+                raise ValueError(
+                    f'SemiSoftTeacher: iteration {current_iter()} is in the '
+                    'burn-in (model.semi_train_cfg.burn_in_iters='
+                    f'{self.semi_train_cfg.burn_in_iters}) but its batch '
+                    'holds no labelled image; end the burn-in before the '
+                    'labelled share reaches 0')
             raise ValueError('SemiSoftTeacher: the batch has neither a '
                              "'sup' nor an 'unsup_teacher' branch")
         return losses

@@ -19,7 +19,8 @@ soft_teacher = dict(
         reg_pseudo_thr=0.02,
         jitter_times=10,
         jitter_scale=0.06,
-        min_pseudo_bbox_wh=(1e-2, 1e-2)),
+        min_pseudo_bbox_wh=(1e-2, 1e-2),
+        burn_in_iters=0),
     semi_test_cfg=dict(predict_on='teacher'))
 ema_hook = dict(
     type='EMATeacherHook', momentum=0.999, warmup=False, buffer_mode='ema')
