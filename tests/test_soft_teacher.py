@@ -534,3 +534,25 @@ def test_benchmark_table_pairs_each_seed_with_supervised():
     # paired: +5.0 on seed 0, -2.0 on seed 1, mean +1.5
     assert '26.50 ± 2.12' in table[3] and '+1.50 (+5.0 / -2.0)' in table[3]
     assert '| 27.50 |' in table[3]  # val box AP
+
+
+def test_iteration_rng_seeds_the_global_generator_and_restores_it():
+    from mmengine.logging import MessageHub
+
+    from semiseg_mm.models.utils import iteration_rng
+    hub = MessageHub.get_current_instance()
+    torch.manual_seed(3)
+    hub.update_info('iter', 5)
+    before = torch.get_rng_state()
+    with iteration_rng():
+        a = torch.rand(4)  # code we do not own draws from the global one
+    # what runs outside sees the global state as if nothing had drawn
+    assert torch.equal(torch.get_rng_state(), before)
+    torch.rand(10)
+    with iteration_rng():
+        b = torch.rand(4)  # the same iteration draws the same
+    hub.update_info('iter', 6)
+    with iteration_rng():
+        c = torch.rand(4)
+    hub.update_info('iter', 0)
+    assert torch.equal(a, b) and not torch.equal(a, c)
