@@ -30,6 +30,10 @@ def parse_args(argv=None):
     p.add_argument('--work-dir',
                    default=osp.join('work_dirs', 'det_benchmark'))
     p.add_argument('--jobs', type=int, default=2)
+    p.add_argument('--cfg-options', nargs='+', metavar='KEY=VALUE',
+                   help="key=value overrides merged into every selected "
+                   "row's config; use --methods and --work-dir to keep such "
+                   'variants apart')
     p.add_argument('--report-only', action='store_true',
                    help='train nothing: tabulate the finished runs')
     p.add_argument('--write-docs', action='store_true',
@@ -40,10 +44,15 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.cfg_options and args.write_docs:
+        sys.exit('--write-docs records the configs as committed; run '
+                 '--cfg-options variants without it (and with --work-dir)')
     import semiseg_mm  # noqa: F401
     from semiseg_mm.benchmark import detection as det
     from semiseg_mm.benchmark import label_efficiency as le
     from semiseg_mm.utils.config import config_root
+    from semiseg_mm.utils.launch import parse_cfg_options
+    options = parse_cfg_options(args.cfg_options)
     keys = args.methods or list(det.DET_KEYS)
     unknown = [k for k in keys if k not in det.DET_KEYS]
     if unknown:
@@ -60,7 +69,7 @@ def main(argv=None):
         for e in entries:
             for s in args.seeds:
                 r = le.finished_run(e, s, config_root(), args.max_iters,
-                                    args.work_dir)
+                                    args.work_dir, options)
                 (missing.append(f'{e.key} seed {s}') if r is None else
                  results.append(r))
         if missing:
@@ -71,7 +80,8 @@ def main(argv=None):
         results = le.run_benchmark(
             entries, args.seeds, config_root(), osp.join(HERE, 'train.py'),
             args.work_dir, args.data_root, args.max_iters, args.jobs,
-            data_link='synthetic_det', desc='detection runs')
+            cfg_options=options, data_link='synthetic_det',
+            desc='detection runs')
     rows = le.summarise(entries, results, 'test')
     table = det.markdown_table(rows)
     command = ('python tools/det_benchmark.py ' +

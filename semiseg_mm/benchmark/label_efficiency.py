@@ -498,7 +498,7 @@ def run_benchmark(entries: Sequence[Entry],
         res = run_one(entry, seed, config_root, train_script, max_iters,
                       out_root, data_root, cfg_options, input_size, data_link)
         bar.update()
-        bar.write(f'  {entry.name} (seed {seed}): test mIoU '
+        bar.write(f'  {entry.name} (seed {seed}): test {entry.test_metric} '
                   f'{res.test_miou:.2f}, val {res.miou:.2f} in '
                   f'{res.seconds / 60:.1f} min')
         return res
