@@ -184,7 +184,11 @@ def test_every_shipped_config_guards_its_losses():
     configs = [c for c in configs if '/_base_/' not in c]
     assert configs
     for path in configs:
-        hooks = Config.fromfile(path).default_hooks
+        cfg = Config.fromfile(path)
+        hooks = cfg.default_hooks
         assert hooks.finite_loss.type == 'FiniteLossHook', path
-        assert hooks.dataset_check.type == 'DatasetCheckHook', path
+        if cfg.default_scope == 'semiseg_mm_det':  # detection: COCO data
+            assert hooks.data_check.type == 'SemiDetDataCheckHook', path
+        else:
+            assert hooks.dataset_check.type == 'DatasetCheckHook', path
         assert hooks.checkpoint_check.type == 'CheckpointCheckHook', path

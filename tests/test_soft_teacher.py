@@ -32,7 +32,12 @@ SUP_CFG = osp.join(REPO,
 
 @pytest.fixture(autouse=True)
 def det_scope():
+    """The detection scope, and iteration 0 for code that reads the
+    iteration outside a runner (a runner of an earlier test in the same
+    process leaves its last one)."""
+    from mmengine.logging import MessageHub
     init_default_scope('semiseg_mm_det')
+    MessageHub.get_current_instance().update_info('iter', 0)
 
 
 @pytest.fixture(scope='session')
@@ -134,8 +139,9 @@ def test_det_prefix_gives_inherited_dicts_the_detection_scope(tmp_path):
 
 
 def tiny_model(**train_cfg):
+    """The synthetic config's detector, without its burn-in unless given."""
     cfg = Config.fromfile(ST_CFG)
-    cfg.model.semi_train_cfg.update(train_cfg)
+    cfg.model.semi_train_cfg.update(dict(dict(burn_in_iters=0), **train_cfg))
     return MODELS.build(cfg.model)
 
 

@@ -21,5 +21,11 @@ model = dict(
 custom_hooks = [
     _base_.ema_hook,
     dict(_base_.health_hook, interval=500, probe=dict(num=64)),
-    dict(type='SemiDetDataCheckHook'),
 ]
+# fail fast (semiseg_mm): a non-finite loss stops the run before its step is
+# applied; a checkpoint of another model, images missing from the folder or
+# a split whose parts overlap stop it before iteration 0
+default_hooks = dict(
+    finite_loss=dict(type='FiniteLossHook', action='stop'),
+    checkpoint_check=dict(type='CheckpointCheckHook'),
+    data_check=dict(type='SemiDetDataCheckHook'))
