@@ -264,13 +264,19 @@ def test_schedule_scaling_covers_rampups():
                 rampup=dict(kind='linear', rampup_iters=300,
                             start_iters=600),
                 threshold=0.95)),
-        param_scheduler=[dict(type='PolyLR', begin=0, end=3000)])
+        param_scheduler=[
+            dict(type='PolyLR', begin=0, end=3000),
+            dict(type='MultiStepLR', begin=0, end=3000,
+                 milestones=[2000, 2667])
+        ])
     le._scale_iterations(cfg, 0.1)
     assert cfg['train_cfg'] == dict(max_iters=300, val_interval=300)
     assert cfg['model']['semi_train_cfg']['rampup'] == dict(
         kind='linear', rampup_iters=30, start_iters=60)
     assert cfg['model']['semi_train_cfg']['threshold'] == 0.95
     assert cfg['param_scheduler'][0]['end'] == 300
+    # a step schedule keeps its steps at the same share of the run
+    assert cfg['param_scheduler'][1]['milestones'] == [200, 267]
 
 
 def test_gap_and_table():

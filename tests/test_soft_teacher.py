@@ -562,3 +562,61 @@ def test_iteration_rng_seeds_the_global_generator_and_restores_it():
         c = torch.rand(4)
     hub.update_info('iter', 0)
     assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+# --------------------------------------------------------------------- #
+# the speed tool
+def test_speed_reference_runs_soft_teachers_passes(det_root):
+    """tools/benchmark.py's bare passes for Soft Teacher: the teacher's box
+    head on jitter_times copies of each pseudo-box above the initial
+    threshold and on the student's proposals, the student's RoI head twice
+    on the strong views (classification, regression), gradients into the
+    student only."""
+    from semiseg_mm.benchmark.speed import REFERENCES
+    assert {'FasterRCNN', 'SemiSoftTeacher'} <= set(REFERENCES)
+    torch.manual_seed(0)
+    model = tiny_model(jitter_times=4)
+    boxes = [[4, 4, 24, 24], [30, 30, 50, 50], [10, 30, 30, 50],
+             [40, 2, 60, 22]]
+    crafted_teacher(model, boxes, [0.95, 0.8, 0.6, 0.3])
+    seen = {'bbox': [], 'roi': []}
+    predict_bbox = model.teacher.roi_head.predict_bbox
+    roi_loss = model.student.roi_head.loss
+
+    def spy_bbox(x, metas, proposals, **kw):
+        seen['bbox'].append([len(p.bboxes) for p in proposals])
+        return predict_bbox(x, metas, proposals, **kw)
+
+    def spy_roi(x, rpn_results, samples):
+        seen['roi'].append([len(s.gt_instances) for s in samples])
+        return roi_loss(x, rpn_results, samples)
+
+    model.teacher.roi_head.predict_bbox = spy_bbox
+    model.student.roi_head.loss = spy_roi
+    data = model.data_preprocessor(semi_batch(det_root, 2, 2), True)
+    REFERENCES['SemiSoftTeacher'](model, data)
+    # 3 boxes above 0.5, 4 jittered copies each; then <= 128 proposals
+    assert seen['bbox'][0] == [12, 12]
+    assert all(0 < n <= 128 for n in seen['bbox'][1])
+    # labelled images once (their own loss), strong views twice
+    assert len(seen['roi']) == 3 and seen['roi'][1:] == [[3, 3], [3, 3]]
+    assert any(p.grad is not None for p in model.student.parameters())
+    assert all(p.grad is None for p in model.teacher.parameters())
+
+
+@pytest.mark.parametrize('path', [ST_CFG, SUP_CFG])
+def test_speed_tool_measures_detection_configs(path, det_root, tmp_path):
+    import os
+    from semiseg_mm.benchmark.speed import measure
+    data = tmp_path / 'data'
+    data.mkdir()
+    os.symlink(det_root, data / 'synthetic_det')
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        res = measure(path, iters=1, warmup=1)
+    finally:
+        os.chdir(cwd)
+    assert res['overhead'] > 0 and res['iter_s'] > 0
+    # Soft Teacher's health probe is timed; the detector has none
+    assert (res['health_share'] is not None) == (path == ST_CFG)

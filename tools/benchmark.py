@@ -9,6 +9,10 @@ time/peak memory relative to the supervised baseline.
       configs/fixmatch/dilatedconvnet_synthetic_1-16.py \
       --baseline configs/supervised/dilatedconvnet_synthetic_1-16.py \
       --threads 1 --iters 30 [--write-docs]
+
+A method whose work depends on what its teacher predicts (Soft Teacher's
+pseudo-boxes) is measured from trained weights with
+``--cfg-options load_from=<checkpoint>`` (the measured configs only).
 """
 import argparse
 import json

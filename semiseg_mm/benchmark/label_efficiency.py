@@ -173,14 +173,16 @@ def _scale_iterations(node, factor: float) -> None:
     """Scale every iteration count in a (nested) config by ``factor``.
 
     Counts live under ``max_iters``/``val_interval``/``begin``/``end``/
-    ``interval`` and, by our convention, any ``*_iters`` key (ramp-up and
-    warm-up lengths in ``semi_train_cfg``).
+    ``interval``, a step scheduler's ``milestones`` and, by our convention,
+    any ``*_iters`` key (ramp-up and warm-up lengths in ``semi_train_cfg``).
     """
     for d in _dicts(node):
         for k, v in d.items():
             if isinstance(v, int) and not isinstance(v, bool) and (
                     k in _ITER_KEYS or k.endswith('_iters')):
                 d[k] = max(1, int(round(v * factor)))
+            elif k == 'milestones' and isinstance(v, (list, tuple)):
+                d[k] = [max(1, int(round(m * factor))) for m in v]
     # a training-stage table still starts at iteration 0 (counts above
     # are kept >= 1; rounding keeps consecutive stages contiguous)
     for d in _dicts(node):

@@ -230,6 +230,79 @@ def _eln(model, data) -> None:
             model.eln_network(x_l, p).square().mean().backward()
 
 
+def _det_loss(losses: dict) -> torch.Tensor:
+    """The sum of an mmdet loss dict's losses (per-level lists summed)."""
+    total = 0.
+    for k, v in losses.items():
+        if 'loss' in k:
+            total = total + (sum(v) if isinstance(v, (list, tuple)) else v)
+    return total
+
+
+@register_reference('FasterRCNN')
+def _detector(model, data) -> None:
+    """A two-stage detector's forward+backward of its losses (RPN and
+    RoI head) on the batch."""
+    _det_loss(model.loss(data['inputs'], data['data_samples'])).backward()
+
+
+@register_reference('SemiSoftTeacher')
+def _soft_teacher(model, data) -> None:
+    """Soft Teacher's passes: the student forward+backward of its losses
+    on the labelled images; without gradients, the teacher's detection on
+    the weak views, its box head on the ``jitter_times`` jittered copies of
+    each pseudo-box (regression uncertainty) and on the student's sampled
+    proposals (background weights); the student forward+backward on the
+    strong views with the teacher's boxes as targets: RPN, and the RoI head
+    twice (the classification loss on the sampled proposals, the
+    regression loss on its own sample), as mmdet's ``SoftTeacher`` runs
+    it. The boxes' projection between views, filtering and sampling
+    bookkeeping are the method's overhead."""
+    import copy
+
+    from mmengine.structures import InstanceData
+    inputs, samples = data['inputs'], data['data_samples']
+    student, teacher = model.student, model.teacher
+    cfg = model.semi_train_cfg
+    loss = 0.
+    if 'sup' in inputs:
+        loss = _det_loss(student.loss(inputs['sup'], samples['sup']))
+    if 'unsup_teacher' in inputs:
+        weak = samples['unsup_teacher']
+        with torch.no_grad():
+            x_t = teacher.extract_feat(inputs['unsup_teacher'])
+            proposals = teacher.rpn_head.predict(x_t, weak, rescale=False)
+            results = teacher.roi_head.predict(x_t, proposals, weak,
+                                               rescale=False)
+            keep = [r[r.scores >= cfg.pseudo_label_initial_score_thr]
+                    for r in results]
+            jittered = [
+                InstanceData(bboxes=r.bboxes.repeat(cfg.jitter_times, 1))
+                for r in keep
+            ]
+            metas = [s.metainfo for s in weak]
+            teacher.roi_head.predict_bbox(x_t, metas, jittered,
+                                          rcnn_test_cfg=None, rescale=False)
+        strong = copy.deepcopy(samples['unsup_student'])
+        for s, r in zip(strong, keep):
+            s.gt_instances = InstanceData(bboxes=r.bboxes, labels=r.labels)
+        x_s = student.extract_feat(inputs['unsup_student'])
+        proposal_cfg = student.train_cfg.get('rpn_proposal',
+                                             student.test_cfg.rpn)
+        rpn_losses, props = student.rpn_head.loss_and_predict(
+            x_s, copy.deepcopy(strong), proposal_cfg=proposal_cfg)
+        loss = loss + _det_loss(rpn_losses)
+        n = student.train_cfg.rcnn.sampler.num
+        with torch.no_grad():
+            teacher.roi_head.predict_bbox(
+                x_t, metas, [InstanceData(bboxes=p.bboxes[:n]) for p in props],
+                rcnn_test_cfg=None, rescale=False)
+        for _ in range(2):
+            loss = loss + _det_loss(
+                student.roi_head.loss(x_s, copy.deepcopy(props), strong))
+    loss.backward()
+
+
 def _peak_bytes() -> int:
     if torch.cuda.is_available():
         return torch.cuda.max_memory_allocated()
@@ -285,14 +358,18 @@ class _TimedGuard:
 
 
 class _TimedHealth:
-    """The config's ``PseudoLabelHealthHook`` on a stand-in runner, its work
+    """The config's pseudo-label health hook on a stand-in runner, its work
     timed: the per-iteration pseudo-label counts (inside ``train_step``),
     their accumulation, and its report (probe forward passes), amortised
-    over the report interval."""
+    over the report interval. For detection (``DetPseudoBoxHealthHook``)
+    the counts are the losses' ``unsup.pseudo_boxes`` (no extra work), the
+    report the teacher's pass over the probe images."""
+
+    KINDS = ('PseudoLabelHealthHook', 'DetPseudoBoxHealthHook')
 
     def __init__(self, cfg: Config, model, loader, sync: Callable) -> None:
         spec = next((h for h in cfg.get('custom_hooks', [])
-                     if h.get('type') == 'PseudoLabelHealthHook'), None)
+                     if h.get('type') in self.KINDS), None)
         self.hook = HOOKS.build(dict(spec)) if spec else None
         self.sync = sync
         self.seconds = 0.0
@@ -302,10 +379,12 @@ class _TimedHealth:
         visualizer = type('V', (), {'add_scalars': lambda *a, **k: None})()
         self.runner = type('R', (), {
             'model': model, 'iter': 0, 'train_dataloader': loader,
-            'visualizer': visualizer})()
+            'visualizer': visualizer, 'cfg': cfg})()
         self.hook.before_train(self.runner)
         self.model = unwrap(model)
-        record = self.model.record_pseudo_label_stats
+        record = getattr(self.model, 'record_pseudo_label_stats', None)
+        if record is None:
+            return
 
         def timed_record(*args, **kwargs):
             self.sync()
@@ -328,6 +407,12 @@ class _TimedHealth:
         spent, self.seconds = self.seconds, 0.0
         return spent
 
+    def _report(self) -> None:
+        if hasattr(self.hook, 'report'):
+            self.hook.report(self.runner, self.model)
+        elif self.hook._probe:
+            self.hook.probe_figures(self.model)
+
     def amortised_report(self, times: int = 3) -> float:
         """Median seconds of one report (with the probe), over the report
         interval."""
@@ -336,7 +421,7 @@ class _TimedHealth:
         for _ in range(times):
             self.sync()
             t0 = time.perf_counter()
-            self.hook.report(self.runner, self.model)
+            self._report()
             self.sync()
             self.reports.append(time.perf_counter() - t0)
         return statistics.median(self.reports) / self.hook.interval
@@ -377,6 +462,11 @@ def measure(config: str,
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
     model = MODELS.build(cfg.model).to(device)
     model.init_weights()
+    if cfg.get('load_from'):
+        # a trained model (e.g. a teacher that produces pseudo-labels: its
+        # method's work depends on them); random weights otherwise
+        from mmengine.runner import load_checkpoint
+        load_checkpoint(model, cfg.load_from, map_location=device)
     model.train()
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
     cfg.train_dataloader.num_workers = 0
