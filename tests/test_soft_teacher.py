@@ -620,3 +620,46 @@ def test_speed_tool_measures_detection_configs(path, det_root, tmp_path):
     assert res['overhead'] > 0 and res['iter_s'] > 0
     # Soft Teacher's health probe is timed; the detector has none
     assert (res['health_share'] is not None) == (path == ST_CFG)
+
+
+# --------------------------------------------------------------------- #
+# distributed training
+def test_dist_train_two_processes_scheduled_share(det_root, tmp_path):
+    """tools/dist_train.sh with 2 CPU processes (gloo): the scheduled
+    sampler splits each batch's counts between the ranks, the detector
+    trains in DDP through the burn-in into the semi-supervised iterations,
+    the EMA hook moves the (unwrapped) teacher, and rank 0 saves once."""
+    import os
+    import subprocess
+    import sys
+    work = tmp_path / 'dist'
+    cfg = det_cfg(SCHED_CFG, det_root, str(work), max_iters=3, val=False)
+    cfg.train_dataloader.sampler.num_batches = 3
+    cfg.log_level = 'INFO'
+    cfg_path = str(tmp_path / 'cfg.py')
+    cfg.dump(cfg_path)
+    env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS='1',
+               PORT=str(29500 + (os.getpid() + 500) % 1000))
+    r = subprocess.run(
+        ['bash', osp.join(REPO, 'tools/dist_train.sh'), cfg_path, '2'],
+        capture_output=True, text=True, env=env, cwd=str(tmp_path),
+        timeout=600)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out[-4000:]
+    assert 'world_size: 2' in out.replace('\n', ' ') or \
+        'Distributed training: True' in out, out[-3000:]
+    ckpt = torch.load(work / 'iter_3.pth', map_location='cpu',
+                      weights_only=False)
+    assert ckpt['meta']['iter'] == 3
+    state = ckpt['state_dict']
+    assert not any(k.startswith('module.') for k in state)
+    # the teacher follows the student (the EMA hook copies it at the start
+    # and averages): close to it, not equal (two random initialisations
+    # would differ by about the weights' own norm)
+    key = next(k for k in state if k.startswith('student.')
+               and k.endswith('conv1.weight'))
+    student, teacher = state[key], state['teacher.' + key[len('student.'):]]
+    assert not torch.equal(teacher, student)
+    assert (teacher - student).norm() < 0.2 * student.norm()
+    logs = ''.join(p.read_text() for p in work.rglob('*.log'))
+    assert 'Iter(train) [3/3]' in logs and 'unsup.loss_cls' in logs
