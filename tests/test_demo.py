@@ -71,17 +71,29 @@ def test_demo_runs_end_to_end_on_a_tiny_schedule(synthetic_root, tmp_path):
     uda = str(tmp_path / 'uda')
     make_domain_pair(uda, num_source=8, num_target=8, num_target_val=4,
                      num_target_test=4, progress=False)
+    from semiseg_mm.datasets.synthetic import make_detection_set
+    from semiseg_mm.det.coco_splits import write_splits
+    det = str(tmp_path / 'det')
+    make_detection_set(det, num_train=40, num_val=4, num_test=4,
+                       progress=False)
+    write_splits(osp.join(det, 'annotations', 'instances_train.json'),
+                 osp.join(det, 'semi_anns'), [5], [1])
     work = tmp_path / 'demo'
     r = subprocess.run([
         sys.executable, osp.join(REPO, 'tools/demo.py'), '--work-dir',
         str(work), '--data-root', synthetic_root, '--max-iters', '2',
-        '--uda', '--uda-root', uda, '--uda-max-iters', '2'
+        '--uda', '--uda-root', uda, '--uda-max-iters', '2', '--det',
+        '--det-root', det, '--det-max-iters', '2'
     ], capture_output=True, text=True, cwd=str(tmp_path))
     assert r.returncode == 0, r.stderr[-3000:]
     assert (f'Trained now: synthetic domain pair {uda}, seed 0, 2 '
             'iterations per row, target test split') in r.stdout
     assert '| AdvEnt |' in r.stdout and 'Ranking target-supervised > AdvEnt' \
         in r.stdout
+    assert (f'Trained now: synthetic detection set {det}, 5 % labelled '
+            '(fold 1), seed 0, 2 iterations per row') in r.stdout
+    assert '| Soft Teacher (fixed 4 + 4), 5 % labelled |' in r.stdout
+    assert 'Soft Teacher (fixed 4 + 4) > supervised-only:' in r.stdout
     out = r.stdout
     assert (f'Trained now: synthetic set {synthetic_root} (64 px), seed 0, '
             '2 iterations per row') in out

@@ -275,8 +275,12 @@ def test_schedule_scaling_covers_rampups():
         kind='linear', rampup_iters=30, start_iters=60)
     assert cfg['model']['semi_train_cfg']['threshold'] == 0.95
     assert cfg['param_scheduler'][0]['end'] == 300
+    # the schedule still begins at iteration 0, a short warm-up lasts >= 1
+    assert cfg['param_scheduler'][0]['begin'] == 0
     # a step schedule keeps its steps at the same share of the run
     assert cfg['param_scheduler'][1]['milestones'] == [200, 267]
+    le._scale_iterations(cfg, 0.001)
+    assert cfg['param_scheduler'][0] == dict(type='PolyLR', begin=0, end=1)
 
 
 def test_gap_and_table():

@@ -169,20 +169,28 @@ def _dicts(node) -> Iterable[dict]:
             yield from _dicts(v)
 
 
+def _scaled(count: int, factor: float) -> int:
+    """An iteration count times ``factor``: 0 (a schedule's start) stays
+    0, any other count stays >= 1."""
+    return 0 if count == 0 else max(1, int(round(count * factor)))
+
+
 def _scale_iterations(node, factor: float) -> None:
     """Scale every iteration count in a (nested) config by ``factor``.
 
     Counts live under ``max_iters``/``val_interval``/``begin``/``end``/
     ``interval``, a step scheduler's ``milestones`` and, by our convention,
     any ``*_iters`` key (ramp-up and warm-up lengths in ``semi_train_cfg``).
+    A count of 0 stays 0 (a scheduler beginning at the first iteration, a
+    burn-in turned off).
     """
     for d in _dicts(node):
         for k, v in d.items():
             if isinstance(v, int) and not isinstance(v, bool) and (
                     k in _ITER_KEYS or k.endswith('_iters')):
-                d[k] = max(1, int(round(v * factor)))
+                d[k] = _scaled(v, factor)
             elif k == 'milestones' and isinstance(v, (list, tuple)):
-                d[k] = [max(1, int(round(m * factor))) for m in v]
+                d[k] = [_scaled(m, factor) for m in v]
     # a training-stage table still starts at iteration 0 (counts above
     # are kept >= 1; rounding keeps consecutive stages contiguous)
     for d in _dicts(node):
