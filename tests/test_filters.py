@@ -334,3 +334,103 @@ def test_filter_statistics_agree_across_ranks(synthetic_root, tmp_path):
     r1 = torch.load(work / 'filter_rank1.pth')
     assert int(r0['updates']) == 3 and r0['running'].sum() > 0
     assert torch.equal(r0['running'], r1['running'])
+
+
+# --------------------------------------------------------------------- #
+# GCT's flaw-map choice
+GCT_CFG = cfg_path('gct/dilatedconvnet_synthetic_1-16.py')
+
+
+def gct_checkpoint(path, num_classes=3, extra=True):
+    """A GCT-run-like checkpoint: the synthetic GCT config's flaw detector
+    (for ``num_classes``) under ``flaw_detector.``, and a task-model key."""
+    from mmengine.config import Config
+    det_cfg = Config.fromfile(GCT_CFG).model.flaw_detector.to_dict()
+    fd = MODELS.build(dict(det_cfg, in_channels=3 + num_classes))
+    state = {f'flaw_detector.{k}': v for k, v in fd.state_dict().items()}
+    if extra:
+        state['model1.decode_head.conv_seg.bias'] = torch.zeros(num_classes)
+    torch.save({'state_dict': state}, path)
+    return det_cfg, fd
+
+
+def test_flaw_map_filter_accepts_processed_flaw_at_most_xi(tmp_path):
+    """GCT's processing by hand (blur of kernel 1: none): clamp at 0, a map
+    whose maximum is <= clear_threshold is cleared (all accepted), others
+    min-max normalised per image; accepted where <= xi (at xi too)."""
+    from semiseg_mm.models.filters import FlawMapFilter
+    det_cfg, fd = gct_checkpoint(tmp_path / 'gct.pth')
+    f = MODELS.build(dict(type='FlawMapFilter', num_classes=3,
+                          checkpoint=str(tmp_path / 'gct.pth'),
+                          detector=det_cfg, xi=0.5, blur_divisor=1000))
+    assert isinstance(f, FlawMapFilter) and not f.trainable
+    assert torch.equal(f.network.classifier.weight, fd.classifier.weight)
+    raw = torch.tensor([
+        [[-0.2, 0.0, 0.5], [1.0, 1.5, 2.0]],  # -> 0, 0, .25, .5, .75, 1
+        [[0.05, 0.02, 0.0], [0.08, 0.1, 0.05]],  # max 0.1: cleared
+    ]).unsqueeze(1)
+    seen = {}
+
+    def detector(images, probs):
+        seen['shapes'] = (tuple(images.shape), tuple(probs.shape))
+        return raw
+
+    f.network.forward = detector
+    probs = torch.full((2, 3, 2, 3), 1 / 3)
+    batch = PseudoLabelBatch.from_probs(
+        probs, torch.ones(2, 2, 3, dtype=torch.bool),
+        images=torch.zeros(2, 3, 2, 3))
+    mask = f(batch)
+    assert seen['shapes'] == ((2, 3, 2, 3), (2, 3, 2, 3))
+    assert mask[0].tolist() == [[True, True, True], [True, False, False]]
+    assert mask[1].all()
+    assert torch.allclose(f.score(batch)[0],
+                          1 - torch.tensor([[0, 0, .25], [.5, .75, 1.]]))
+    with pytest.raises(ValueError, match="FlawMapFilter needs 'images'"):
+        f(PseudoLabelBatch.from_probs(probs, batch.valid))
+
+
+def test_flaw_map_filter_checkpoint_errors_name_file_and_key(tmp_path):
+    det_cfg, _ = gct_checkpoint(tmp_path / 'gct5.pth', num_classes=5)
+    build = dict(type='FlawMapFilter', num_classes=3, detector=det_cfg)
+    with pytest.raises(ValueError, match='checkpoint is required'):
+        MODELS.build(build)
+    with pytest.raises(ValueError) as e:
+        MODELS.build(dict(build, checkpoint=str(tmp_path / 'gct5.pth')))
+    msg = str(e.value)
+    assert 'gct5.pth' in msg and 'another class count' in msg
+    assert 'flaw_detector.convs.0.weight' in msg
+    assert '3 classes, 6 input channels' in msg
+    empty = tmp_path / 'empty.pth'
+    torch.save({'state_dict': {'model1.x': torch.zeros(1)}}, empty)
+    with pytest.raises(KeyError, match='holds no flaw-detector weights'):
+        MODELS.build(dict(build, checkpoint=str(empty)))
+    with pytest.raises(FileNotFoundError, match='missing.pth'):
+        MODELS.build(dict(build, checkpoint=str(tmp_path / 'missing.pth')))
+    with pytest.raises(ValueError, match=r'xi must be in \[0, 1\]'):
+        MODELS.build(dict(build, checkpoint=str(empty), xi=1.5))
+
+
+def test_fixmatch_synthetic_config_trains_with_the_flaw_map_filter(
+        synthetic_root, tmp_path):
+    """FixMatch with a GCT run's flaw detector as its filter; the detector
+    stays frozen (and in eval mode) while the student trains."""
+    from mmengine.config import Config
+    num_classes = Config.fromfile(
+        cfg_path('fixmatch/dilatedconvnet_synthetic_1-16.py')
+    ).model.segmentor.decode_head.num_classes
+    ckpt = tmp_path / 'gct.pth'
+    det_cfg, fd = gct_checkpoint(ckpt, num_classes)
+    opts = semi_overrides(synthetic_root, str(tmp_path), 2, val=False)
+    opts['model.pseudo_label_filter'] = dict(
+        type='FlawMapFilter', checkpoint=str(ckpt), detector=det_cfg,
+        _delete_=True)
+    opts['model.semi_train_cfg.rampup'] = None
+    runner = train(load_cfg(cfg_path('fixmatch/dilatedconvnet_synthetic_1-16'
+                                     '.py'), opts))
+    f = runner.model.pseudo_label_filter
+    assert type(f).__name__ == 'FlawMapFilter' and not f.network.training
+    for k, v in fd.state_dict().items():
+        assert torch.equal(f.network.state_dict()[k], v), k
+    ratio = runner.message_hub.get_scalar('train/unsup.accept_ratio')
+    assert 0.0 <= ratio.current() <= 1.0

@@ -235,6 +235,12 @@ def test_runs_loading_a_checkpoint_wait_for_it(tmp_path, monkeypatch):
                              300, str(tmp_path / 'fixmatch_eln_seed1' / 'work'))
     assert cfg.model.pseudo_label_filter.checkpoint == str(
         tmp_path / 'eln_seed1' / 'work' / 'iter_300.pth')
+    # FixMatch + GCT's flaw-map filter: the GCT run of its seed
+    cfg = le.make_run_config(le.ENTRIES['fixmatch_flawmap'], 2,
+                             config_root(), 300,
+                             str(tmp_path / 'fixmatch_flawmap_seed2' / 'work'))
+    assert cfg.model.pseudo_label_filter.checkpoint == str(
+        tmp_path / 'gct_seed2' / 'work' / 'iter_300.pth')
     with pytest.raises(FileNotFoundError, match=r'needs the eln run.s '
                        r'checkpoint .*eln_seed0/work/iter_3000.pth'):
         real_run_one(le.ENTRIES['fixmatch_eln'], 0, config_root(), '', None,

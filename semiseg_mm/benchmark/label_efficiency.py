@@ -720,6 +720,16 @@ register_entry(
         checkpoints_from={'model.pseudo_label_filter.checkpoint': 'eln'},
         cost=2.4,
         default=False))
+register_entry(
+    Entry(
+        key='fixmatch_flawmap',
+        name="FixMatch + GCT's flaw-map filter, 1/16",
+        config='fixmatch/dilatedconvnet-flawmap_synthetic_1-16.py',
+        metric='teacher/mIoU',
+        split_keys=SEMI_SPLIT_KEYS,
+        checkpoints_from={'model.pseudo_label_filter.checkpoint': 'gct'},
+        cost=2.4,
+        default=False))
 # label-based pixel contrastive pretraining: a first stage (1/3 of the
 # iterations, the labelled images only) per loss variant, and the
 # fine-tuning row that starts from it (2/3): the same total as sup_1-16
