@@ -98,3 +98,22 @@ def tiny_segmentor(num_classes: int = 3) -> dict:
             loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0)),
         train_cfg=ConfigDict(),
         test_cfg=ConfigDict(mode='whole'))
+
+
+def measure_speed(path: str, data_root: str, link: str, tmp_path,
+                  **kwargs) -> dict:
+    """``semiseg_mm.benchmark.speed.measure`` of config ``path`` run from
+    ``tmp_path``, where ``data/<link>`` points at ``data_root`` (the configs
+    name their data relative to the working directory)."""
+    import os
+    from semiseg_mm.benchmark.speed import measure
+    data = tmp_path / 'data'
+    data.mkdir(exist_ok=True)
+    if not (data / link).exists():
+        os.symlink(data_root, data / link)
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        return measure(path, **kwargs)
+    finally:
+        os.chdir(cwd)

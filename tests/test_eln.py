@@ -418,20 +418,13 @@ def test_speed_tool_measures_each_stage(synthetic_root, tmp_path):
     """tools/benchmark.py --stages: ELN's iteration against the bare passes
     of the networks of each stage (the EMA update only where the teacher
     learns)."""
-    import os
-    from semiseg_mm.benchmark.speed import REFERENCES, measure
+    from helpers import measure_speed
+    from semiseg_mm.benchmark.speed import REFERENCES
     assert 'ELN' in REFERENCES
-    data = tmp_path / 'data'
-    data.mkdir()
-    os.symlink(synthetic_root, data / 'synthetic')
-    cwd = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        res = {at: measure(cfg_path('eln/dilatedconvnet_synthetic_1-16.py'),
-                           iters=1, warmup=1, at_iter=at)
-               for at in (0, 700, 2000)}
-    finally:
-        os.chdir(cwd)
+    res = {at: measure_speed(cfg_path('eln/dilatedconvnet_synthetic_1-16.py'),
+                             synthetic_root, 'synthetic', tmp_path, iters=1,
+                             warmup=1, at_iter=at)
+           for at in (0, 700, 2000)}
     assert [r['stage'] for r in res.values()] == ['pretrain', 'eln', 'semi']
     assert all(r['overhead'] > 0 for r in res.values())
     assert res[0]['ema_s'] is None and res[2000]['ema_s'] is not None

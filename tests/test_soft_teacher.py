@@ -606,17 +606,9 @@ def test_speed_reference_runs_soft_teachers_passes(det_root):
 
 @pytest.mark.parametrize('path', [ST_CFG, SUP_CFG])
 def test_speed_tool_measures_detection_configs(path, det_root, tmp_path):
-    import os
-    from semiseg_mm.benchmark.speed import measure
-    data = tmp_path / 'data'
-    data.mkdir()
-    os.symlink(det_root, data / 'synthetic_det')
-    cwd = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        res = measure(path, iters=1, warmup=1)
-    finally:
-        os.chdir(cwd)
+    from helpers import measure_speed
+    res = measure_speed(path, det_root, 'synthetic_det', tmp_path, iters=1,
+                        warmup=1)
     assert res['overhead'] > 0 and res['iter_s'] > 0
     # Soft Teacher's health probe is timed; the detector has none
     assert (res['health_share'] is not None) == (path == ST_CFG)

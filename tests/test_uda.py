@@ -4,13 +4,11 @@ against hand-computed values, config errors, and the synthetic configs
 through the runner (train, evaluate on the target, resume exactly, two
 processes)."""
 import copy
-import os
 import os.path as osp
 
 import pytest
 import torch
 import torch.nn.functional as F
-from mmengine.optim import OptimWrapperDict
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
@@ -500,16 +498,10 @@ def test_benchmark_tool_end_to_end(uda_root, tmp_path):
 def test_speed_tool_has_a_reference_for_uda(path, uda_root, tmp_path):
     """tools/benchmark.py compares a UDA iteration with the bare passes of
     its networks (segmentor over both domains, discriminators on both)."""
-    from semiseg_mm.benchmark.speed import REFERENCES, measure
+    from helpers import measure_speed
+    from semiseg_mm.benchmark.speed import REFERENCES
     assert {'AdaptSegNet', 'AdvEnt', 'FeatureAdversarial', 'MinEnt',
             'DACS'} <= set(REFERENCES)
-    data = tmp_path / 'data'
-    data.mkdir()
-    os.symlink(uda_root, data / 'synthetic_uda')
-    cwd = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        res = measure(path, iters=1, warmup=1)
-    finally:
-        os.chdir(cwd)
+    res = measure_speed(path, uda_root, 'synthetic_uda', tmp_path, iters=1,
+                        warmup=1)
     assert res['overhead'] > 0 and res['iter_s'] > 0

@@ -710,26 +710,23 @@ register_entry(
         split_keys=SEMI_SPLIT_KEYS,
         cost=2.7,
         default=False))
-register_entry(
-    Entry(
-        key='fixmatch_eln',
-        name='FixMatch + ELN filter, 1/16',
-        config='fixmatch/dilatedconvnet-eln_synthetic_1-16.py',
-        metric='teacher/mIoU',
-        split_keys=SEMI_SPLIT_KEYS,
-        checkpoints_from={'model.pseudo_label_filter.checkpoint': 'eln'},
-        cost=2.4,
-        default=False))
-register_entry(
-    Entry(
-        key='fixmatch_flawmap',
-        name="FixMatch + GCT's flaw-map filter, 1/16",
-        config='fixmatch/dilatedconvnet-flawmap_synthetic_1-16.py',
-        metric='teacher/mIoU',
-        split_keys=SEMI_SPLIT_KEYS,
-        checkpoints_from={'model.pseudo_label_filter.checkpoint': 'gct'},
-        cost=2.4,
-        default=False))
+# FixMatch filtering with a network another method trained: the run of
+# that method on the same seed first, its final checkpoint loaded
+for _key, _name, _config, _source in (
+        ('fixmatch_eln', 'FixMatch + ELN filter, 1/16',
+         'fixmatch/dilatedconvnet-eln_synthetic_1-16.py', 'eln'),
+        ('fixmatch_flawmap', "FixMatch + GCT's flaw-map filter, 1/16",
+         'fixmatch/dilatedconvnet-flawmap_synthetic_1-16.py', 'gct')):
+    register_entry(
+        Entry(
+            key=_key,
+            name=_name,
+            config=_config,
+            metric='teacher/mIoU',
+            split_keys=SEMI_SPLIT_KEYS,
+            checkpoints_from={'model.pseudo_label_filter.checkpoint': _source},
+            cost=2.4,
+            default=False))
 # label-based pixel contrastive pretraining: a first stage (1/3 of the
 # iterations, the labelled images only) per loss variant, and the
 # fine-tuning row that starts from it (2/3): the same total as sup_1-16
