@@ -269,6 +269,8 @@ def test_schedule_scaling_covers_rampups():
             semi_train_cfg=dict(
                 rampup=dict(kind='linear', rampup_iters=300,
                             start_iters=600),
+                stages=[dict(name='a', begin=0, end=500),
+                        dict(name='b', begin=500, end=3000)],
                 threshold=0.95)),
         param_scheduler=[
             dict(type='PolyLR', begin=0, end=3000),
@@ -280,6 +282,9 @@ def test_schedule_scaling_covers_rampups():
     assert cfg['model']['semi_train_cfg']['rampup'] == dict(
         kind='linear', rampup_iters=30, start_iters=60)
     assert cfg['model']['semi_train_cfg']['threshold'] == 0.95
+    # a stage table still starts at 0, its stages contiguous
+    assert [(d['begin'], d['end']) for d in
+            cfg['model']['semi_train_cfg']['stages']] == [(0, 50), (50, 300)]
     assert cfg['param_scheduler'][0]['end'] == 300
     # the schedule still begins at iteration 0, a short warm-up lasts >= 1
     assert cfg['param_scheduler'][0]['begin'] == 0

@@ -181,8 +181,9 @@ def _scale_iterations(node, factor: float) -> None:
     Counts live under ``max_iters``/``val_interval``/``begin``/``end``/
     ``interval``, a step scheduler's ``milestones`` and, by our convention,
     any ``*_iters`` key (ramp-up and warm-up lengths in ``semi_train_cfg``).
-    A count of 0 stays 0 (a scheduler beginning at the first iteration, a
-    burn-in turned off).
+    A count of 0 stays 0 (a scheduler or a training stage beginning at the
+    first iteration, a burn-in turned off); consecutive stages stay
+    contiguous (the same count rounds the same way).
     """
     for d in _dicts(node):
         for k, v in d.items():
@@ -191,13 +192,6 @@ def _scale_iterations(node, factor: float) -> None:
                 d[k] = _scaled(v, factor)
             elif k == 'milestones' and isinstance(v, (list, tuple)):
                 d[k] = [_scaled(m, factor) for m in v]
-    # a training-stage table still starts at iteration 0 (counts above
-    # are kept >= 1; rounding keeps consecutive stages contiguous)
-    for d in _dicts(node):
-        stages = d.get('stages')
-        if isinstance(stages, list) and stages and isinstance(
-                stages[0], dict) and 'begin' in stages[0]:
-            stages[0]['begin'] = 0
 
 
 def set_input_size(node, size: Sequence[int]) -> int:
