@@ -234,3 +234,47 @@ def test_cropped_loss_is_the_mean_of_the_per_crop_losses():
         s.permute(0, 2, 3, 1).reshape(-1, 8),
         t.permute(0, 2, 3, 1).reshape(-1, 8), small.reshape(-1))
     assert whole == pytest.approx(float(flat_all), rel=1e-6)
+
+
+def test_repeated_crop_windows_are_computed_once(monkeypatch):
+    """A map no larger than the crop makes every window the whole map: the
+    loss computes it once and counts it num_crops times, with the value and
+    gradient of the per-crop loop."""
+    import semiseg_mm.models.losses.contrastive as contrastive
+    g = torch.Generator().manual_seed(5)
+    s = torch.randn(2, 8, 6, 6, generator=g, requires_grad=True)
+    t = torch.randn(2, 8, 6, 6, generator=g)
+    lab = torch.randint(0, 3, (2, 6, 6), generator=g)
+    lab[0, :2] = 255
+    want = class_contrastive_loss(
+        s.permute(0, 2, 3, 1).reshape(-1, 8),
+        t.permute(0, 2, 3, 1).reshape(-1, 8), lab.reshape(-1))
+    want_grad, = torch.autograd.grad(want, s)
+    calls = []
+    inner = contrastive.class_contrastive_loss
+    monkeypatch.setattr(contrastive, 'class_contrastive_loss',
+                        lambda *a, **k: calls.append(1) or inner(*a, **k))
+    got = cropped_class_contrastive_loss(s, t, lab, crop_size=32,
+                                         num_crops=8)
+    got_grad, = torch.autograd.grad(got, s)
+    assert len(calls) == 1
+    assert got.item() == pytest.approx(want.item(), rel=1e-6)
+    assert torch.allclose(got_grad, want_grad, rtol=1e-5, atol=1e-8)
+    # windows drawn twice among distinct ones count twice
+    calls.clear()
+    windows = torch.tensor([[0, 0, 3, 3], [2, 1, 3, 3], [0, 0, 3, 3]])
+    monkeypatch.setattr(contrastive, 'random_crop_windows',
+                        lambda *a, **k: windows)
+    got = cropped_class_contrastive_loss(s, t, lab, crop_size=3,
+                                         num_crops=3)
+    assert len(calls) == 2
+
+    def crop_loss(top, left):
+        def flat(x):
+            return x[..., top:top + 3, left:left + 3].permute(
+                0, 2, 3, 1).reshape(-1, 8)
+        return inner(flat(s), flat(t),
+                     lab[:, top:top + 3, left:left + 3].reshape(-1))
+
+    want = (2 * crop_loss(0, 0) + crop_loss(2, 1)) / 3
+    assert got.item() == pytest.approx(want.item(), rel=1e-6)

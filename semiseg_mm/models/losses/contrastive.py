@@ -18,7 +18,7 @@ losses differ in how they aggregate the pairs:
   averaged over the crops.
 
 Everything is vectorised over pixels and classes (one similarity matrix,
-``scatter_add`` per class); the only loop is over crops.
+``scatter_add`` per class); the only loop is over distinct crop windows.
 """
 from typing import Optional, Tuple
 
@@ -147,13 +147,20 @@ def cropped_class_contrastive_loss(student: Tensor,
                                mode='nearest')[:, 0].long()
     teacher = teacher.detach()
     windows = random_crop_windows(h, w, crop_size, num_crops, generator)
+    # a window drawn k times is computed once and counted k times (the same
+    # value and gradient): on a map no larger than the crop every window is
+    # the whole map, and the loss costs one crop's time and memory, not
+    # num_crops'
+    counts: dict = {}
+    for window in windows.tolist():
+        counts[tuple(window)] = counts.get(tuple(window), 0) + 1
     total = student.sum() * 0.0
-    for top, left, ch, cw in windows.tolist():
+    for (top, left, ch, cw), k in counts.items():
         def flat(x: Tensor) -> Tensor:
             x = x[..., top:top + ch, left:left + cw]
             return x.permute(0, 2, 3, 1).reshape(-1, d)
 
         lab = labels[:, top:top + ch, left:left + cw].reshape(-1)
-        total = total + class_contrastive_loss(
+        total = total + k * class_contrastive_loss(
             flat(student), flat(teacher), lab, tau, ignore_index=ignore_index)
     return total / num_crops
