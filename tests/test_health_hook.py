@@ -168,6 +168,37 @@ def test_warns_after_patience_and_stop_option():
         stopper.report(runner, FakeModel())
 
 
+def test_no_report_in_a_stage_without_unlabelled_images():
+    """ELN's pre-training and ELN stages learn from no pseudo-labels and
+    the teacher has not started: no figures, no probe pass, no warning;
+    the next stage's interval reports again."""
+    from semiseg_mm.models.utils.stages import Stage
+    runner = type('R', (), {'iter': 9, 'visualizer': FakeVisualizer()})()
+    hook = hook_with(patience=1, interval=10)
+    probed = []
+    hook._probe = [(None, None)]
+    hook.figures = lambda model, _f=hook.figures: probed.append(1) or _f(
+        model)
+    counts = dict(pixels=torch.tensor(100.), predicted=torch.zeros(3),
+                  labelled=torch.tensor([70., 20., 10.]),
+                  accepted=torch.tensor([99., 0., 0.]))  # would warn
+    model = FakeModel()
+    model.stage = Stage('pretrain', 0, 20, 0, unlabelled=False)
+    hook._sums = dict(counts)
+    with Records() as records:
+        hook.report(runner, model)
+    assert not probed and not runner.visualizer.scalars
+    assert hook._sums is None and hook.alarm == 0 and not records.text()
+    model.stage = Stage('semi', 20, 40, 1, teacher=True)
+    hook._probe = []
+    hook._sums = dict(counts)
+    runner.iter = 29
+    with Records() as records:
+        hook.report(runner, model)
+    assert probed and runner.visualizer.scalars[-1][0] == 30
+    assert "collapsing onto 'bg'" in records.text()
+
+
 def health_cfg(root, work, iters=4, **hook):
     opts = semi_overrides(root, work, iters, val=False)
     opts['model.semi_train_cfg.rampup'] = None

@@ -136,6 +136,30 @@ def test_stage_entry_freezes_and_unfreezes_restoring_own_flags():
     assert not first.weight.requires_grad
 
 
+def test_stage_without_unlabelled_images_gets_the_labelled_branch():
+    """'warm' (unlabelled=False) receives and needs only the labelled
+    branch: the unlabelled images are not preprocessed; 'joint' gets and
+    needs every branch."""
+    from mmengine.logging import MessageHub
+    model = toy_model()
+    x = torch.zeros(1, 3, 8, 8)
+    data = dict(
+        inputs=dict(sup=[x], unsup_teacher=[x], unsup_student=[x]),
+        data_samples=dict(sup=['s'], unsup_teacher=['t'],
+                          unsup_student=['u']))
+    hub = MessageHub.get_current_instance()
+    hub.update_info('iter', 1)
+    warm = model.stage_batch(data)
+    assert warm == dict(inputs=dict(sup=[x]), data_samples=dict(sup=['s']))
+    assert model.required_branches() == ('sup', )
+    model.check_batch(dict(sup=x), dict(sup=['s']))  # enough in 'warm'
+    hub.update_info('iter', 3)
+    assert model.stage_batch(data) is data
+    assert model.required_branches() == model.train_branches
+    with pytest.raises(ValueError, match="no 'unsup_teacher' images"):
+        model.check_batch(dict(sup=x), dict(sup=['s']))
+
+
 def test_stage_freezing_an_unknown_module_is_named():
     model = toy_model([dict(name='warm', begin=0, end=2, frozen=['critc']),
                        dict(name='joint', begin=2, end=4)])

@@ -37,6 +37,9 @@ It warns in the log, with the figures, when the pseudo-labels collapse for
 (the other classes keep under ``rest_ratio`` of their labelled share), or
 almost nothing is accepted (under ``min_accept``); ``stop=True`` stops the
 run instead. ``tools/plot_health.py`` draws the figures of a finished run.
+In a training stage without unlabelled images (``StageSpec(unlabelled=
+False)``: ELN's pre-training and ELN stages) it reports nothing: there are
+no pseudo-labels to judge, and the teacher has not started.
 """
 import logging
 import math
@@ -427,6 +430,13 @@ class PseudoLabelHealthHook(Hook):
         return None
 
     def report(self, runner, model) -> None:
+        stage = getattr(model, 'stage', None)
+        if stage is not None and not stage.unlabelled:
+            # a training stage without unlabelled images (ELN's supervised
+            # pre-training and ELN stages): no pseudo-labels to judge and
+            # no teacher yet, so no figures and no probe passes
+            self._sums = None
+            return
         fig = self.figures(model)
         if not fig:
             return  # e.g. a supervised warm-up: no pseudo-labels yet

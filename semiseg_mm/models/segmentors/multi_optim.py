@@ -123,6 +123,10 @@ class MultiOptimMixin:
         """One iteration: the data preprocessed once, then every step of
         the current stage (:meth:`stage_steps`) in order."""
         self.check_optim_wrapper(optim_wrapper)
+        # the stage's branches only (SemiBaseSegmentor.stage_batch)
+        stage_batch = getattr(self, 'stage_batch', None)
+        if stage_batch is not None:
+            data = stage_batch(data)
         batch = self.data_preprocessor(data, training=True)
         carry: dict = {}
         log_vars: Dict[str, Tensor] = {}

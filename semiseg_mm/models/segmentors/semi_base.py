@@ -69,7 +69,8 @@ class SemiBaseSegmentor(BaseSegmentor):
             pseudo-labels read it through :meth:`filter_pseudo_labels`;
             ``None`` leaves it to the method's default.
     """
-    #: the batch branches ``loss()`` needs
+    #: the batch branches ``loss()`` needs, the labelled one first (the
+    #: only one a stage declared without unlabelled images receives)
     train_branches: Tuple[str, ...] = ('sup', 'unsup_teacher',
                                        'unsup_student')
     #: the ``semi_train_cfg`` keys the method reads; any other key is a
@@ -267,8 +268,35 @@ class SemiBaseSegmentor(BaseSegmentor):
         return None if value is None else int(value)
 
     def train_step(self, data, optim_wrapper):
-        self.sync_stage()
-        return super().train_step(data, optim_wrapper)
+        return super().train_step(self.stage_batch(data), optim_wrapper)
+
+    def stage_batch(self, data: dict) -> dict:
+        """The loader's batch as the current stage uses it (entering the
+        stage first): a stage declared without unlabelled images
+        (``StageSpec(unlabelled=False)``) keeps only the labelled branch,
+        ``train_branches[0]``, so its iterations do not preprocess (stack,
+        normalise, pad) images no network sees. The data loader still loads
+        them: the batch composition stays the same through the stages, and
+        with it the random stream of a resumed run."""
+        stage = self.sync_stage()
+        if stage is None or stage.unlabelled or not isinstance(
+                data, dict) or not isinstance(data.get('inputs'), dict):
+            return data
+        keep = self.train_branches[0]
+        return {
+            key: {keep: value[keep]}
+            if isinstance(value, dict) and keep in value else value
+            for key, value in data.items()
+        }
+
+    def required_branches(self) -> Tuple[str, ...]:
+        """The branches the current stage's ``loss()`` needs: every one of
+        ``train_branches``, or the labelled one in a stage without
+        unlabelled images (:meth:`stage_batch`)."""
+        stage = self.stage
+        if stage is not None and not stage.unlabelled:
+            return self.train_branches[:1]
+        return self.train_branches
 
     def train(self, mode: bool = True) -> 'SemiBaseSegmentor':
         """The runner's ``model.train()`` must not put a frozen, EMA-updated
@@ -332,8 +360,9 @@ class SemiBaseSegmentor(BaseSegmentor):
     # ------------------------------------------------------------------ #
     def check_batch(self, multi_inputs: Dict[str, Tensor],
                     multi_data_samples: Dict[str, SampleList]) -> None:
-        """Every branch ``loss()`` needs is present and non-empty."""
-        for branch in self.train_branches:
+        """Every branch ``loss()`` needs (:meth:`required_branches`) is
+        present and non-empty."""
+        for branch in self.required_branches():
             x = multi_inputs.get(branch) if isinstance(multi_inputs,
                                                        dict) else None
             if x is None or len(x) == 0:

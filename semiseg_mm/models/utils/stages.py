@@ -41,9 +41,10 @@ class StageSpec(NamedTuple):
         teacher: the stage learns from the EMA teacher; ``EMATeacherHook``
             copies the student into it at the first iteration of the first
             such stage and averages after every iteration of these stages.
-        unlabelled: the stage uses unlabelled images (documentation for
-            users and the speed benchmark: a stage without pays for loading
-            them but runs no network on them).
+        unlabelled: the stage uses unlabelled images. A stage without
+            gets the labelled branch of each batch only
+            (``SemiBaseSegmentor.stage_batch``: the unlabelled images are
+            loaded but not preprocessed) and no pseudo-label health report.
     """
     frozen: Tuple[str, ...] = ()
     optimizers: Optional[Tuple[str, ...]] = None
