@@ -520,7 +520,7 @@ class GCT(MultiOptimMixin, SemiBaseSegmentor):
         probabilities, or CE towards the target's argmax (``dc_loss``)."""
         if self.dc_loss == 'mse':
             return dynamic_consistency_loss(preds, target, mask)
-        return masked_cross_entropy(logits, target.argmax(dim=1),
+        return masked_cross_entropy(logits, target.max(dim=1).indices,
                                     mask[:, 0] > 0, valid[:, 0] > 0)
 
     def task_losses(

@@ -69,8 +69,8 @@ class MeanTeacher(SemiBaseSegmentor):
             ratio = accepted_share(accept, valid)
             valid = masked_by(accept, valid)
         else:  # every pixel: the health hook sees the teacher's argmax
-            self.record_pseudo_label_stats(teacher_probs.argmax(1), valid,
-                                           valid, s_l)
+            self.record_pseudo_label_stats(
+                teacher_probs.max(dim=1).indices, valid, valid, s_l)
         # 2. optional CutMix of the student views and, identically, of the
         #    teacher's targets
         if self.use_cutmix:
