@@ -166,6 +166,48 @@ def test_class_contrastive_loss_matches_the_official_loop(tau):
                                  rel=1e-5)
 
 
+def test_class_contrastive_loss_with_own_key_labels_by_pairs():
+    """Keys with their own labels (one class no anchor has, ignored keys),
+    against a pair-by-pair loop; gradients too."""
+    g = torch.Generator().manual_seed(6)
+    a = torch.randn(9, 5, generator=g, dtype=torch.float64,
+                    requires_grad=True)
+    k = torch.randn(7, 5, generator=g, dtype=torch.float64)
+    lab = torch.tensor([0, 0, 1, 1, 1, 255, 2, 0, 1])
+    key_lab = torch.tensor([0, 1, 3, 255, 1, 0, 3])  # no key of class 2
+    ours = class_contrastive_loss(a, k, lab, 0.5, key_labels=key_lab)
+
+    def by_pairs():
+        per_class = []
+        for c in (0, 1, 2):
+            s_pos = s_neg = 0.0
+            for i in range(9):
+                if lab[i] != c:
+                    continue
+                for j in range(7):
+                    if key_lab[j] == 255:
+                        continue
+                    cos = F.cosine_similarity(a[i], k[j], dim=0)
+                    if key_lab[j] == c:
+                        s_pos = s_pos + torch.exp(cos / 0.5)
+                    else:
+                        s_neg = s_neg + torch.exp(cos / 0.5)
+            if torch.is_tensor(s_pos):  # class 2 has no positive: left out
+                n_c = int((lab == c).sum())
+                per_class.append(-torch.log(s_pos / (s_pos + s_neg)) / n_c)
+        return sum(per_class) / len(per_class)
+
+    want = by_pairs()
+    assert ours.item() == pytest.approx(want.item(), rel=1e-10)
+    g_ours, = torch.autograd.grad(ours, a)
+    g_want, = torch.autograd.grad(by_pairs(), a)
+    assert torch.allclose(g_ours, g_want, rtol=1e-8, atol=1e-12)
+    # anchors whose classes no key has: 0, with a gradient path
+    none = class_contrastive_loss(a, k, torch.full((9, ), 2),
+                                  key_labels=key_lab)
+    assert none.item() == 0.0 and none.requires_grad
+
+
 def test_class_contrastive_loss_ignores_scale_and_ignored_pixels():
     g = torch.Generator().manual_seed(2)
     a, k = torch.randn(12, 8, generator=g), torch.randn(12, 8, generator=g)
