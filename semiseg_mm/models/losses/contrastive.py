@@ -22,6 +22,7 @@ losses differ in how they aggregate the pairs:
 Everything is vectorised over pixels and classes (one similarity matrix,
 one-hot products per class); the only loop is over distinct crop windows.
 """
+from collections import Counter
 from typing import Optional, Tuple
 
 import torch
@@ -95,11 +96,13 @@ def class_contrastive_loss(anchors: Tensor,
     # (m, C) product instead of (n, m) positive / negative masks (the same
     # sums, half the time of the masked form at n = m = 512 or 2048)
     num_classes = int(torch.maximum(labels.max(), key_labels.max())) + 1
-    key_onehot = F.one_hot(key_labels.clamp(min=0), num_classes).to(
-        e.dtype) * valid_k[:, None].to(e.dtype)
-    per_class_keys = e @ key_onehot
-    anchor_onehot = F.one_hot(labels.clamp(min=0), num_classes).to(
-        e.dtype) * valid_a[:, None].to(e.dtype)
+
+    def onehot(lab: Tensor, valid: Tensor) -> Tensor:  # ignored: all 0
+        return F.one_hot(lab.clamp(min=0), num_classes).to(
+            e.dtype) * valid[:, None]
+
+    per_class_keys = e @ onehot(key_labels, valid_k)
+    anchor_onehot = onehot(labels, valid_a)
     row_pos = (per_class_keys * anchor_onehot).sum(dim=1)
     row_neg = (per_class_keys *
                (valid_a[:, None].to(e.dtype) - anchor_onehot)).sum(dim=1)
@@ -163,9 +166,7 @@ def cropped_class_contrastive_loss(student: Tensor,
     # value and gradient): on a map no larger than the crop every window is
     # the whole map, and the loss costs one crop's time and memory, not
     # num_crops'
-    counts: dict = {}
-    for window in windows.tolist():
-        counts[tuple(window)] = counts.get(tuple(window), 0) + 1
+    counts = Counter(map(tuple, windows.tolist()))
     total = student.sum() * 0.0
     for (top, left, ch, cw), k in counts.items():
         def flat(x: Tensor) -> Tensor:
