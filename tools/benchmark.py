@@ -3,7 +3,8 @@
 Each config runs in its own process (so peak memory is its own); the table
 gives the iteration time, the time of the same networks' bare passes on the
 same batch (overhead = iteration / passes), the EMA update's share, and
-time/peak memory relative to the supervised baseline.
+time/peak memory relative to the supervised baseline (peak memory counts
+tensors; on CPU the process's resident-set growth is given beside it).
 
   python tools/benchmark.py configs/mean_teacher/dilatedconvnet_synthetic_1-16.py \
       configs/fixmatch/dilatedconvnet_synthetic_1-16.py \
@@ -111,8 +112,8 @@ def table(results, baseline) -> str:
     lines = [
         '| config | model | s/iter | bare passes s | overhead | EMA share '
         '| checks share | health share | x sup time | peak MiB | '
-        'x sup memory |',
-        '|---|---|---|---|---|---|---|---|---|---|---|'
+        'x sup memory | RSS MiB |',
+        '|---|---|---|---|---|---|---|---|---|---|---|---|'
     ]
     for r in results:
         rel_t = r['iter_s'] / baseline['iter_s'] if baseline else None
@@ -129,7 +130,8 @@ def table(results, baseline) -> str:
             f"{fmt(r['overhead'], '.2f', 'x')} | {fmt(share, '.2f', ' %')} | "
             f"{fmt(checks, '.2f', ' %')} | {fmt(health, '.2f', ' %')} | "
             f"{fmt(rel_t, '.2f', 'x')} | {r['peak_mib']:.0f} | "
-            f"{fmt(rel_m, '.2f', 'x')} |")
+            f"{fmt(rel_m, '.2f', 'x')} | "
+            f"{fmt(r.get('rss_peak_mib'), '.0f')} |")
     return '\n'.join(lines)
 
 

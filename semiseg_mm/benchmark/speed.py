@@ -21,9 +21,16 @@ samples (done in the data loader, outside ``method``). So is the config's
 per-iteration pseudo-label counts and accumulation, plus one report (with
 its probe forward passes) divided by the report interval.
 
-Peak memory is the growth of the process's peak resident set (CPU) or
-``max_memory_allocated`` (CUDA) over the state after building the model and
-loading the batches; run each config in its own process
+Peak memory (``peak_mib``) is the most tensor memory a training iteration
+holds beyond the model and the loaded batches: on CUDA the growth of
+``max_memory_allocated`` over the state after building the model and loading
+the batches; on CPU, where torch keeps no such counter, the peak of the
+allocation and free events ``torch.profiler`` records during one more
+iteration after the timed ones, plus what stays allocated across iterations
+(the gradients still held when it starts and the optimiser's state). Both
+count tensors only, so they repeat from run to run. The CPU process's peak
+resident set growth is reported beside it (``rss_peak_mib``; it moves by
+10-20 % with the allocator). Run each config in its own process
 (``tools/benchmark.py`` does) so peaks do not mix.
 """
 import resource
@@ -309,6 +316,42 @@ def _peak_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def _tensor_bytes(tensors) -> int:
+    return sum(t.numel() * t.element_size() for t in tensors
+               if isinstance(t, torch.Tensor))
+
+
+def held_bytes(model: torch.nn.Module, optim) -> int:
+    """Bytes that stay allocated from one iteration to the next beyond the
+    model's weights: the gradients held now and every optimiser's state
+    (an ``OptimWrapperDict``'s wrappers included)."""
+    wrappers = (optim.optim_wrappers.values()
+                if hasattr(optim, 'optim_wrappers') else [optim])
+    state = _tensor_bytes(v for w in wrappers
+                          for s in w.optimizer.state.values()
+                          for v in s.values())
+    return state + _tensor_bytes(p.grad for p in model.parameters())
+
+
+def allocation_peak_bytes(step: Callable[[], None]) -> int:
+    """Peak bytes of CPU tensor memory ``step()`` allocates beyond what is
+    allocated when it starts: the running sum of the allocation (+) and
+    free (-) events ``torch.profiler`` records, in time order."""
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU],
+                 profile_memory=True) as prof:
+        step()
+    events = sorted(
+        (e.start_ns(), e.nbytes())
+        for e in prof.profiler.kineto_results.events()
+        if e.name() == '[memory]')
+    held = peak = 0
+    for _, nbytes in events:
+        held += nbytes
+        peak = max(peak, held)
+    return peak
+
+
 def _ema_hook(cfg: Config, model) -> Optional[EMATeacherHook]:
     for h in cfg.get('custom_hooks', []):
         if h.get('type') == 'EMATeacherHook':
@@ -533,6 +576,14 @@ def measure(config: str,
     # the method's
     peak = _peak_bytes() - base_mem
     optim.zero_grad()
+    rss_peak = None
+    if device == 'cpu':
+        # torch's CPU allocator keeps no peak counter: count one more
+        # iteration's tensor allocations (the timed ones stay unprofiled)
+        rss_peak = peak
+        held = held_bytes(model, optim)
+        peak = held + allocation_peak_bytes(
+            lambda: model.train_step(batches[-1], optim))
     med = statistics.median
     method = med(method_t) + (med(ema_t) if ema_t else 0.0)
     # labelled samples per batch: the sampler's first source, or the batch
@@ -555,7 +606,9 @@ def measure(config: str,
         checks_share=checks / method,
         health_s=health_s,
         health_share=health_s / method if health_s is not None else None,
-        peak_mib=max(peak, 0) / 2**20)
+        peak_mib=max(peak, 0) / 2**20,
+        rss_peak_mib=(max(rss_peak, 0) / 2**20
+                      if rss_peak is not None else None))
     result['overhead'] = (method / result['reference_s']
                           if result['reference_s'] else None)
     result['ema_share'] = (result['ema_s'] / method

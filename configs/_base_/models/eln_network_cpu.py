@@ -5,6 +5,9 @@
 # configs that filter with a trained one.
 eln_network_cpu = dict(
     type='ELNNetwork',
+    # activation checkpointing of each of ELN's passes while it trains, as
+    # in _base_/semi/eln.py
+    with_cp=True,
     backbone=dict(
         type='DilatedConvNet',
         stem_channels=16,

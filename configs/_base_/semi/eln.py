@@ -11,9 +11,15 @@
 # the error-localisation network: DeepLabv3+ on ResNet-34 whose first conv
 # takes image + entropy + logits (ELNNetwork sets in_channels = 3 + 1 + C;
 # the ImageNet ResNet-34 weights load for every other layer, as in the
-# official code, which replaces conv1 after loading)
+# official code, which replaces conv1 after loading). with_cp: ELN learns
+# from K + 1 = 3 predictions per iteration of the 'eln' stage, and holding
+# the activations of all three passes until the backward pass made that
+# stage the heaviest (3.8x supervised memory on the synthetic set); with it
+# one pass's are held (2.5x), for one more ELN forward pass each
+# (docs/benchmarks.md, "ELN"); with_cp=False trains the same weights.
 eln_network = dict(
     type='ELNNetwork',
+    with_cp=True,
     backbone=dict(
         type='ResNet',
         depth=34,

@@ -15,6 +15,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from semiseg_mm.registry import MODELS
+from ..utils.checkpoint import checkpointed
 
 
 @MODELS.register_module()
@@ -34,6 +35,10 @@ class DilatedConvNet(BaseModule):
             between the stem and the last one: intermediate stages for
             auxiliary heads (multi-level domain adaptation puts one on an
             earlier stage, as DeepLabv2's on conv4).
+        with_cp: while training, keep only each conv's input and run the
+            conv again in the backward pass (activation checkpointing, as
+            mmseg's backbones' ``with_cp``; batch-norm running statistics
+            are updated once): less memory for one more forward pass.
 
     Returns (forward): ``(stem, body)`` feature maps at strides 1 and
     ``stride``, for a head with ``input_transform='resize_concat'``; with
@@ -49,11 +54,13 @@ class DilatedConvNet(BaseModule):
                  norm_cfg: dict = dict(type='BN', requires_grad=True),
                  act_cfg: dict = dict(type='ReLU'),
                  mid_outputs: Sequence[int] = (),
+                 with_cp: bool = False,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if stride not in (1, 2):
             raise ValueError(f'stride must be 1 or 2, got {stride}')
         self.mid_outputs = tuple(sorted(set(mid_outputs)))
+        self.with_cp = bool(with_cp)
         if any(not 0 <= i < len(dilations) - 1 for i in self.mid_outputs):
             raise ValueError(
                 f'mid_outputs={tuple(mid_outputs)}: indices of body convs '
@@ -67,14 +74,17 @@ class DilatedConvNet(BaseModule):
             for d in dilations
         ])
 
+    def _run(self, layer: nn.Module, x: Tensor) -> Tensor:
+        if self.with_cp and self.training:
+            return checkpointed(layer, layer, x)
+        return layer(x)
+
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
-        stem = self.stem(x)
-        x = self.down(stem)
-        if not self.mid_outputs:
-            return stem, self.body(x)
+        stem = self._run(self.stem, x)
+        x = self._run(self.down, stem)
         mids = []
         for i, layer in enumerate(self.body):
-            x = layer(x)
+            x = self._run(layer, x)
             if i in self.mid_outputs:
                 mids.append(x)
         return (stem, *mids, x)

@@ -19,6 +19,7 @@ from torch import Tensor
 
 from semiseg_mm.registry import MODELS
 from ..losses.eln import eln_inputs
+from ..utils.checkpoint import checkpointed
 
 
 @MODELS.register_module()
@@ -32,6 +33,13 @@ class ELNNetwork(BaseModule):
         decode_head: an mmseg decode head config; ``out_channels`` is set
             to 1 (its ``num_classes`` to 2, the binary form mmseg expects).
         image_channels: channels of the images (3).
+        with_cp: keep only the inputs of each pass while training and run
+            it again in the backward pass (activation checkpointing, mmseg's
+            ``with_cp``): ELN learns from K + 1 predictions per iteration,
+            and without it the activations of all K + 1 passes are held
+            until the backward pass; with it one pass's are, for one more
+            forward pass each. Batch-norm running statistics are updated
+            once, as without it.
     """
     #: its decode head gives one logit per pixel, not classes (the data
     #: checks skip it)
@@ -42,12 +50,14 @@ class ELNNetwork(BaseModule):
                  backbone: dict,
                  decode_head: dict,
                  image_channels: int = 3,
+                 with_cp: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if not isinstance(num_classes, int) or num_classes < 2:
             raise ValueError(f'ELNNetwork: num_classes must be an int >= 2, '
                              f'got {num_classes!r}')
         self.num_classes = num_classes
+        self.with_cp = bool(with_cp)
         self.in_channels = image_channels + 1 + num_classes
         self.backbone = MODELS.build(
             dict(backbone, in_channels=self.in_channels))
@@ -62,8 +72,14 @@ class ELNNetwork(BaseModule):
                 f'ELNNetwork judges {self.num_classes}-class predictions, '
                 f'got {seg_logits.shape[1]} channels')
         x = eln_inputs(images, seg_logits)
-        out = self.decode_head(self.backbone(x))
+        if self.with_cp and self.training:
+            out = checkpointed(self, self._logits, x)
+        else:
+            out = self._logits(x)
         if out.shape[-2:] != images.shape[-2:]:
             out = F.interpolate(out, size=images.shape[-2:],
                                 mode='bilinear', align_corners=False)
         return out
+
+    def _logits(self, x: Tensor) -> Tensor:
+        return self.decode_head(self.backbone(x))
