@@ -44,6 +44,26 @@ def test_probe_figures_by_hand():
         (0.25 * 1 + 0.75 * 2) / (0.25 * 4 + 0.75 * 3))
 
 
+def test_probe_figures_when_nothing_is_rejected_or_accepted():
+    """A filter that rejects nothing finds none of the wrong pixels (F1 0,
+    not undefined); accuracy on accepted pixels is undefined when none is
+    accepted, and F1 when no pixel is wrong."""
+    labels = torch.tensor([0, 0, 1, 1])
+    gt = torch.tensor([0, 1, 1, 1])
+    everything = probe_figures(labels, torch.ones(4, dtype=torch.bool), gt, 2)
+    assert everything['wrong_recall'] == 0.0
+    assert math.isnan(everything['wrong_precision'])
+    assert everything['wrong_f1'] == 0.0
+    assert everything['f1/0'] == 0.0
+    assert math.isnan(everything['f1/1'])  # class 1 has no wrong pixel
+    nothing = probe_figures(labels, torch.zeros(4, dtype=torch.bool), gt, 2)
+    assert math.isnan(nothing['pl_acc_accepted'])
+    # rejecting everything: precision 1/4, recall 1 -> F1 2/5
+    assert nothing['wrong_f1'] == pytest.approx(0.4)
+    right = probe_figures(labels, torch.ones(4, dtype=torch.bool), labels, 2)
+    assert math.isnan(right['wrong_f1'])
+
+
 def test_best_confidence_threshold_by_hand_and_brute_force():
     # rejecting conf <= 0.3 finds wrong pixels 0 and 1 and one right pixel
     # (2): P 2/3, R 2/3 (pixel 6 is wrong and confident) -> F1 2/3; <= 0.1

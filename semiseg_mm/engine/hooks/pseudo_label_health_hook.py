@@ -66,7 +66,18 @@ class PseudoLabelCollapseError(RuntimeError):
 
 
 def _f1(p: float, r: float) -> float:
+    """F1 of precision ``p`` and recall ``r``; a filter that rejects
+    nothing (``p`` undefined) found none of the wrong pixels: 0. Undefined
+    (nan) only where there is no wrong pixel to find."""
+    if math.isnan(r):
+        return math.nan
+    if math.isnan(p):
+        return 0.0
     return 2 * p * r / (p + r) if p + r > 0 else 0.0
+
+
+def _fmt(v: float, spec: str) -> str:
+    return '-' if math.isnan(v) else format(v, spec)
 
 
 def best_threshold_f1(confidence: torch.Tensor, wrong: torch.Tensor
@@ -125,15 +136,13 @@ def probe_figures(labels: torch.Tensor, accept: torch.Tensor,
 
     p, r = prf(torch.ones_like(wrong, dtype=torch.bool))
     out['wrong_precision'], out['wrong_recall'] = p, r
-    out['wrong_f1'] = _f1(p, r) if not (math.isnan(p) or
-                                        math.isnan(r)) else math.nan
+    out['wrong_f1'] = _f1(p, r)
     for c in range(num_classes):
         sel = lab == c
         if not bool(sel.any()):
             continue
         p, r = prf(sel)
-        out[f'f1/{c}'] = _f1(p, r) if not (math.isnan(p) or
-                                           math.isnan(r)) else math.nan
+        out[f'f1/{c}'] = _f1(p, r)
     if confidence is not None:
         out.update(best_threshold_f1(confidence[m], wrong > 0))
     return out
@@ -464,9 +473,10 @@ class PseudoLabelHealthHook(Hook):
                 for n in self.classes)
             parts.append(f'pseudo-classes (labelled): {shares}')
         if 'pl_acc' in fig:
-            parts.append(f'probe accuracy {fig["pl_acc"]:.1%}, on accepted '
-                         f'{fig["pl_acc_accepted"]:.1%}, wrong-pixel F1 '
-                         f'{fig["wrong_f1"]:.2f}' + (
+            parts.append(f'probe accuracy {_fmt(fig["pl_acc"], ".1%")}, '
+                         'on accepted '
+                         f'{_fmt(fig["pl_acc_accepted"], ".1%")}, '
+                         f'wrong-pixel F1 {_fmt(fig["wrong_f1"], ".2f")}' + (
                              f' (best confidence threshold '
                              f'{fig["conf_best_threshold"]:.2f}: '
                              f'{fig["conf_best_f1"]:.2f})'
