@@ -686,6 +686,19 @@ for _key, _name, _cost in (
             split_keys=SEMI_SPLIT_KEYS,
             cost=_cost,
             default=False))
+# Mean Teacher with a pseudo-label filter restricting its consistency
+for _key, _name in (
+        ('classadaptive', 'Mean Teacher + class-adaptive thresholds, 1/16'),
+        ('softweight', 'Mean Teacher + soft confidence weights, 1/16')):
+    register_entry(
+        Entry(
+            key=f'mean_teacher_{_key}',
+            name=_name,
+            config=f'mean_teacher/dilatedconvnet-{_key}_synthetic_1-16.py',
+            metric='teacher/mIoU',
+            split_keys=SEMI_SPLIT_KEYS,
+            cost=2.2,
+            default=False))
 
 register_entry(
     Entry(
