@@ -88,6 +88,84 @@ def test_with_cp_keeps_fewer_activations():
     assert saved_bytes(cp) < 0.3 * saved_bytes(plain)
 
 
+PROJECTED = dict(
+    type='ProjectedEncoderDecoder',
+    backbone=dict(type='DilatedConvNet', stem_channels=4, channels=8,
+                  dilations=(1, 2), stride=2),
+    decode_head=dict(type='FCNHead', in_channels=[4, 8], in_index=[0, 1],
+                     input_transform='resize_concat', channels=8,
+                     num_convs=1, concat_input=False, dropout_ratio=0.0,
+                     num_classes=3,
+                     norm_cfg=dict(type='BN', requires_grad=True),
+                     align_corners=False),
+    projector=dict(type='ProjectionHead', channels=8, out_channels=4,
+                   num_convs=2))
+
+
+@pytest.mark.parametrize('with_decoder_feats', [False, True])
+def test_decode_with_cp_same_losses_gradients_stats_fewer_saved(
+        with_decoder_feats):
+    """``ProjectedEncoderDecoder(decode_with_cp=True)``: the student passes
+    of forward_parts give the same losses, logits, decoder features,
+    gradients and running statistics, and autograd keeps less."""
+    from mmseg.structures import SegDataSample
+    from mmengine.structures import PixelData
+    from semiseg_mm.models.utils.forward import forward_parts
+    torch.manual_seed(0)
+    plain = MODELS.build(PROJECTED)
+    cp = copy.deepcopy(plain)
+    cp.decode_with_cp = True
+    x_l, x_u = torch.randn(2, 3, 16, 16), torch.randn(2, 3, 16, 16)
+    samples = []
+    for _ in range(2):
+        s = SegDataSample()
+        s.gt_sem_seg = PixelData(data=torch.randint(0, 3, (1, 16, 16)))
+        s.set_metainfo(dict(img_shape=(16, 16), pad_shape=(16, 16)))
+        samples.append(s)
+
+    def run(net):
+        net.train()
+        sizes = []
+
+        def pack(t):
+            sizes.append(t.numel() * t.element_size())
+            return t
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            out = forward_parts(net, [x_l, x_u], samples,
+                                with_decoder_feats=with_decoder_feats)
+        total = out.losses['decode.loss_ce'] + (
+            out.logits['decode'][1] *
+            torch.linspace(-1, 1, out.logits['decode'][1].numel()).view_as(
+                out.logits['decode'][1])).sum()
+        if with_decoder_feats:
+            total = total + net.project(out.decoder_feats[1]).square().sum()
+        total.backward()
+        grads = {n: p.grad.clone() for n, p in net.named_parameters()
+                 if p.grad is not None}
+        stats = {n: b.clone() for n, b in net.decode_head.named_buffers()}
+        return total.detach(), grads, stats, sum(sizes)
+
+    loss_p, grads_p, stats_p, saved_p = run(plain)
+    loss_c, grads_c, stats_c, saved_c = run(cp)
+    torch.testing.assert_close(loss_c, loss_p)
+    assert grads_c.keys() == grads_p.keys()
+    for name in grads_p:
+        torch.testing.assert_close(grads_c[name], grads_p[name],
+                                   msg=f'gradient of {name}')
+    for name in stats_p:
+        torch.testing.assert_close(stats_c[name], stats_p[name],
+                                   msg=f'buffer {name}')
+    assert saved_c < saved_p
+    # inference is mmseg's, untouched
+    cp.eval()
+    plain.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(
+            forward_parts(cp, [x_u]).logits['decode'][0],
+            forward_parts(plain, [x_u]).logits['decode'][0])
+
+
 def test_frozen_running_stats_restores_momentum_and_counter():
     bn = torch.nn.BatchNorm2d(2, momentum=0.3)
     bn.train()

@@ -10,7 +10,13 @@
 #                contrastive loss (ELN and the auxiliary decoders frozen)
 # The ELN network is a small CPU one (_base_/models/eln_network_cpu.py: the
 # DilatedConvNet body on image + entropy + logits, one logit per pixel); the
-# projector is 32 -> 16.
+# projector is 32 -> 16. Memory: the student's backbone and decode head are
+# checkpointed while training (backbone.with_cp, decode_with_cp: only their
+# inputs kept, run again in the backward pass, batch-norm statistics updated
+# once), as is the ELN network (_base_/models/eln_network_cpu.py); with them
+# every stage stays under 2.5x supervised memory, the semi stage's 8 + 8 + 8
+# images included (docs/benchmarks.md, "ELN"). They train the same weights;
+# False for all three is faster.
 _base_ = [
     '../_base_/models/dilated_convnet.py',
     '../_base_/datasets/synthetic_semi.py',
@@ -20,6 +26,8 @@ _base_ = [
 segmentor = dict(
     _base_.model,
     type='ProjectedEncoderDecoder',
+    backbone=dict(_base_.model.backbone, with_cp=True),
+    decode_with_cp=True,
     projector=dict(
         type='ProjectionHead', channels=32, out_channels=16, num_convs=2))
 model = dict(

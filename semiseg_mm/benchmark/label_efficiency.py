@@ -707,7 +707,7 @@ register_entry(
         config='eln/dilatedconvnet_synthetic_1-16.py',
         metric='teacher/mIoU',
         split_keys=SEMI_SPLIT_KEYS,
-        cost=2.5))
+        cost=3.3))
 register_entry(
     Entry(
         key='eln_train_in_semi',
@@ -715,7 +715,7 @@ register_entry(
         config='eln/dilatedconvnet-train-eln-in-semi_synthetic_1-16.py',
         metric='teacher/mIoU',
         split_keys=SEMI_SPLIT_KEYS,
-        cost=2.7,
+        cost=3.5,
         default=False))
 # FixMatch filtering with a network another method trained: the run of
 # that method on the same seed first, its final checkpoint loaded

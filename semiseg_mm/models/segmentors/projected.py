@@ -15,10 +15,21 @@ class ProjectedEncoderDecoder(EncoderDecoder):
     Training and inference are mmseg's; :meth:`project` gives the
     projection of decoder features (``forward_parts(...,
     with_decoder_feats=True)``).
+
+    ``decode_with_cp=True``: in the training passes of
+    :func:`~semiseg_mm.models.utils.forward.forward_parts` (the
+    semi-supervised methods' student passes) the decode head keeps only its
+    inputs and runs again in the backward pass (activation checkpointing,
+    batch-norm statistics updated once): less memory for one more forward of
+    the head. mmseg's own ``loss``/``predict`` paths are unchanged.
     """
 
-    def __init__(self, projector: dict, **kwargs) -> None:
+    def __init__(self,
+                 projector: dict,
+                 decode_with_cp: bool = False,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
+        self.decode_with_cp = bool(decode_with_cp)
         projector = dict(projector)
         projector.setdefault('in_channels', self.decode_head.channels)
         self.projector = MODELS.build(projector)

@@ -16,6 +16,7 @@ from mmseg.models.utils import resize
 from mmseg.utils import add_prefix
 from torch import Tensor
 
+from .checkpoint import checkpointed
 
 FeaturePerturb = Callable[[Tensor], Tensor]
 
@@ -71,6 +72,10 @@ def decoder_features(head: nn.Module, feats: Sequence[Tensor]) -> Tensor:
             '(ASPPHead, FCNHead, PSPHead, UPerHead, DeepLabV2Head) or add '
             'one to it')
     return fn(feats)
+
+
+def _decoder_features_of(head: nn.Module) -> Callable:
+    return lambda feats: decoder_features(head, feats)
 
 
 class PartOutputs(NamedTuple):
@@ -136,6 +141,11 @@ def forward_parts(segmentor: EncoderDecoder,
         raise ValueError('forward_parts: the labelled part (0) must not be '
                          'perturbed')
     sizes = [p.shape[0] for p in parts]
+    # a segmentor with ``decode_with_cp`` (ProjectedEncoderDecoder) keeps
+    # only the decode head's inputs while training and runs it again in the
+    # backward pass
+    decode_cp = bool(getattr(segmentor, 'decode_with_cp', False)
+                     and segmentor.training)
     if concat and len({p.shape[-2:] for p in parts}) == 1:
         groups = [list(range(len(parts)))]
     else:
@@ -164,13 +174,16 @@ def forward_parts(segmentor: EncoderDecoder,
         has_sup = sup_samples is not None and group[0] == 0
         # decode head: logits of every part (it is the prediction) and, when
         # asked, its features
+        head = heads['decode']
         if with_decoder_feats:
-            dec = decoder_features(heads['decode'], feats)
+            dec = (checkpointed(head, _decoder_features_of(head), feats)
+                   if decode_cp else decoder_features(head, feats))
             for j, i in enumerate(group):
                 dec_out[i] = dec.split(gsizes)[j]
-            dec_logits = heads['decode'].cls_seg(dec).split(gsizes)
+            dec_logits = head.cls_seg(dec).split(gsizes)
         elif has_sup or 'decode' in levels:
-            dec_logits = heads['decode'].forward(feats).split(gsizes)
+            dec_logits = (checkpointed(head, head.forward, feats) if decode_cp
+                          else head.forward(feats)).split(gsizes)
         if has_sup:
             losses.update(add_prefix(
                 heads['decode'].loss_by_feat(dec_logits[0], sup_samples),
