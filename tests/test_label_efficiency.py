@@ -355,3 +355,36 @@ def test_variants_run_only_when_named():
                     'pixel_contrast', 'dual_branch', 'gct']
     assert not le.ENTRIES['gct_strong_ce'].default
     assert 'gct_strong_ce' in le.ENTRIES
+
+
+def test_block_writes_its_own_table_and_figure(synthetic_root, tmp_path,
+                                               monkeypatch):
+    """``--block NAME`` writes a subset's table into its own docs block and
+    figure, leaving the main block alone."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'label_efficiency_cli', osp.join(REPO, 'tools/label_efficiency.py'))
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    doc = tmp_path / 'benchmarks.md'
+    main_block = ('<!-- label-efficiency-full:start -->\nthe main table\n'
+                  '<!-- label-efficiency-full:end -->\n')
+    doc.write_text(main_block)
+    monkeypatch.setattr(cli, 'DOC', str(doc))
+    monkeypatch.setattr(cli, 'FIG',
+                        str(tmp_path / 'figures' / 'label_efficiency.png'))
+    cli.main([
+        '--preset', 'full', '--methods', 'sup_1-16', '--max-iters', '2',
+        '--seeds', '0', '--data-root', synthetic_root, '--work-dir',
+        str(tmp_path / 'runs'), '--write-docs', '--block', 'filters-demo'
+    ])
+    text = doc.read_text()
+    assert text.startswith(main_block)
+    body = text.split('<!-- filters-demo:start -->')[1].split(
+        '<!-- filters-demo:end -->')[0]
+    assert '| Supervised, 1/16 labels |' in body
+    assert '![label efficiency](figures/filters_demo.png)' in body
+    assert (tmp_path / 'figures' / 'filters_demo.png').is_file()
+    assert not (tmp_path / 'figures' / 'label_efficiency.png').exists()
+    with pytest.raises(SystemExit):
+        cli.parse_args(['--block', 'Filters Table'])

@@ -18,6 +18,7 @@ the test split (the table reports it; --split val shows val instead).
 """
 import argparse
 import os.path as osp
+import re
 import sys
 import time
 
@@ -63,7 +64,17 @@ def parse_args(argv=None):
     p.add_argument('--write-docs', action='store_true',
                    help='write the table into docs/benchmarks.md and the '
                    'plot into docs/figures/')
+    p.add_argument('--block', default=None,
+                   help='with --write-docs: the docs/benchmarks.md block '
+                   '(<!-- NAME:start/end -->) and figure (docs/figures/'
+                   'NAME.png, "-" as "_") to write, for a table of some '
+                   'rows kept apart from the main one; default '
+                   'label-efficiency-<preset>[-<style>] and its figure')
     args = p.parse_args(argv)
+    if args.block is not None and not re.fullmatch(r'[a-z0-9][a-z0-9-]*',
+                                                   args.block):
+        p.error(f'--block {args.block!r}: lower-case letters, digits and '
+                '"-" only (it names a docs marker and a figure file)')
     bad = [o for o in args.cfg_options or [] if '=' not in o]
     if bad:
         p.error(f'--cfg-options takes KEY=VALUE pairs, got {bad}')
@@ -150,7 +161,13 @@ def main(argv=None):
               'docs/benchmarks.md (`python tools/label_efficiency.py '
               '--preset full`).\n')
     if args.write_docs:
-        fig = FIG.replace('.png', suffix.replace('-', '_') + '.png')
+        if args.block is None:
+            block_name = f'label-efficiency-{args.preset}{suffix}'
+            fig = FIG.replace('.png', suffix.replace('-', '_') + '.png')
+        else:
+            block_name = args.block
+            fig = osp.join(osp.dirname(FIG),
+                           args.block.replace('-', '_') + '.png')
         le.plot(rows, fig, f'Label efficiency, synthetic {args.style} '
                 f'({args.split}, {len(seeds)} seed(s))', args.split)
         with open(DOC) as f:
@@ -158,8 +175,7 @@ def main(argv=None):
         block = (header + '\n\n' + table + '\n\n'
                  f'![label efficiency](figures/{osp.basename(fig)})')
         with open(DOC, 'w') as f:
-            f.write(le.replace_block(
-                text, f'label-efficiency-{args.preset}{suffix}', block))
+            f.write(le.replace_block(text, block_name, block))
         print(f'wrote {DOC} and {fig}')
 
 
