@@ -35,6 +35,17 @@ def _train_once(net, *inputs):
     return out.detach(), grads, stats
 
 
+def _assert_same_training(grads_c, grads_p, stats_c, stats_p):
+    """Checkpointed (c) and plain (p) runs: same gradients, same buffers."""
+    assert grads_c.keys() == grads_p.keys()
+    for name in grads_p:
+        torch.testing.assert_close(grads_c[name], grads_p[name],
+                                   msg=f'gradient of {name}')
+    for name in stats_p:
+        torch.testing.assert_close(stats_c[name], stats_p[name],
+                                   msg=f'buffer {name}')
+
+
 @pytest.mark.parametrize('kind', ['backbone', 'eln'])
 def test_with_cp_same_outputs_gradients_and_running_stats(kind):
     torch.manual_seed(0)
@@ -50,15 +61,9 @@ def test_with_cp_same_outputs_gradients_and_running_stats(kind):
     out_p, grads_p, stats_p = _train_once(plain, *inputs)
     out_c, grads_c, stats_c = _train_once(cp, *inputs)
     torch.testing.assert_close(out_c, out_p)
-    assert grads_c.keys() == grads_p.keys()
-    for name in grads_p:
-        torch.testing.assert_close(grads_c[name], grads_p[name],
-                                   msg=f'gradient of {name}')
     # the re-run in the backward pass does not fold the batch into the
     # running statistics a second time
-    for name in stats_p:
-        torch.testing.assert_close(stats_c[name], stats_p[name],
-                                   msg=f'buffer {name}')
+    _assert_same_training(grads_c, grads_p, stats_c, stats_p)
     assert any(n.endswith('num_batches_tracked') and int(v) == 1
                for n, v in stats_c.items())
 
@@ -149,13 +154,7 @@ def test_decode_with_cp_same_losses_gradients_stats_fewer_saved(
     loss_p, grads_p, stats_p, saved_p = run(plain)
     loss_c, grads_c, stats_c, saved_c = run(cp)
     torch.testing.assert_close(loss_c, loss_p)
-    assert grads_c.keys() == grads_p.keys()
-    for name in grads_p:
-        torch.testing.assert_close(grads_c[name], grads_p[name],
-                                   msg=f'gradient of {name}')
-    for name in stats_p:
-        torch.testing.assert_close(stats_c[name], stats_p[name],
-                                   msg=f'buffer {name}')
+    _assert_same_training(grads_c, grads_p, stats_c, stats_p)
     assert saved_c < saved_p
     # inference is mmseg's, untouched
     cp.eval()

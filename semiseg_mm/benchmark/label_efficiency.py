@@ -669,36 +669,29 @@ register_entry(
         metric='teacher/mIoU',
         split_keys=SEMI_SPLIT_KEYS,
         cost=2.2))
-# named FixMatch variants: the demo's 8 + 8 batch (mu = 1) and each
-# pseudo-label filter (the filter screen)
-for _key, _name, _cost in (
-        ('mu1', 'FixMatch (8 + 8), 1/16', 1.6),
-        ('classadaptive', 'FixMatch + class-adaptive thresholds, 1/16', 2.2),
-        ('classbalanced', 'FixMatch + class-balanced caps, 1/16', 2.2),
-        ('entropyrank', 'FixMatch + entropy rank, 1/16', 2.2),
-        ('softweight', 'FixMatch + soft confidence weights, 1/16', 2.2)):
-    register_entry(
-        Entry(
-            key=f'fixmatch_{_key}',
-            name=_name,
-            config=f'fixmatch/dilatedconvnet-{_key}_synthetic_1-16.py',
-            metric='teacher/mIoU',
-            split_keys=SEMI_SPLIT_KEYS,
-            cost=_cost,
-            default=False))
-# Mean Teacher with a pseudo-label filter restricting its consistency
-for _key, _name in (
-        ('classadaptive', 'Mean Teacher + class-adaptive thresholds, 1/16'),
-        ('softweight', 'Mean Teacher + soft confidence weights, 1/16')):
-    register_entry(
-        Entry(
-            key=f'mean_teacher_{_key}',
-            name=_name,
-            config=f'mean_teacher/dilatedconvnet-{_key}_synthetic_1-16.py',
-            metric='teacher/mIoU',
-            split_keys=SEMI_SPLIT_KEYS,
-            cost=2.2,
-            default=False))
+# named variants: FixMatch with the demo's 8 + 8 batch (mu = 1), and
+# FixMatch and Mean Teacher with each pseudo-label filter (the filter
+# screen; configs <method>/dilatedconvnet-<variant>_synthetic_1-16.py)
+_FILTER_NAMES = {
+    'classadaptive': 'class-adaptive thresholds',
+    'classbalanced': 'class-balanced caps',
+    'entropyrank': 'entropy rank',
+    'softweight': 'soft confidence weights'
+}
+for _method, _title, _variants in (
+        ('fixmatch', 'FixMatch', ['mu1', *_FILTER_NAMES]),
+        ('mean_teacher', 'Mean Teacher', ['classadaptive', 'softweight'])):
+    for _key in _variants:
+        register_entry(
+            Entry(
+                key=f'{_method}_{_key}',
+                name=(f'{_title} (8 + 8), 1/16' if _key == 'mu1' else
+                      f'{_title} + {_FILTER_NAMES[_key]}, 1/16'),
+                config=f'{_method}/dilatedconvnet-{_key}_synthetic_1-16.py',
+                metric='teacher/mIoU',
+                split_keys=SEMI_SPLIT_KEYS,
+                cost=1.6 if _key == 'mu1' else 2.2,
+                default=False))
 
 register_entry(
     Entry(
