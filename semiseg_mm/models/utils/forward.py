@@ -7,6 +7,7 @@ several small ones. :func:`joint_forward` does this for any mmseg
 ``EncoderDecoder``: mmseg's own decode/auxiliary-head losses on the labelled
 part and full-resolution logits for every other part.
 """
+from functools import partial
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
@@ -72,10 +73,6 @@ def decoder_features(head: nn.Module, feats: Sequence[Tensor]) -> Tensor:
             '(ASPPHead, FCNHead, PSPHead, UPerHead, DeepLabV2Head) or add '
             'one to it')
     return fn(feats)
-
-
-def _decoder_features_of(head: nn.Module) -> Callable:
-    return lambda feats: decoder_features(head, feats)
 
 
 class PartOutputs(NamedTuple):
@@ -176,7 +173,7 @@ def forward_parts(segmentor: EncoderDecoder,
         # asked, its features
         head = heads['decode']
         if with_decoder_feats:
-            dec = (checkpointed(head, _decoder_features_of(head), feats)
+            dec = (checkpointed(head, partial(decoder_features, head), feats)
                    if decode_cp else decoder_features(head, feats))
             for j, i in enumerate(group):
                 dec_out[i] = dec.split(gsizes)[j]
