@@ -366,7 +366,8 @@ def test_synthetic_config_trains_through_three_stages_and_resumes(
     fig = report(cfg_file, str(tmp_path / 'full' / 'iter_6.pth'),
                  'ann_dir/train', num=4)
     assert fig['num_images'] == 4
-    for k in ('pl_acc', 'wrong_f1', 'conf_best_f1', 'conf_best_threshold'):
+    for k in ('pl_acc', 'wrong_f1', 'conf_best_f1', 'conf_best_threshold',
+              'score_best_f1', 'score_best_threshold'):  # ELN's own score
         assert k in fig, k
     # the render tool's probe picture: ELN's score map and the verdicts
     import visualize_semi

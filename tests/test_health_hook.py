@@ -64,6 +64,69 @@ def test_probe_figures_when_nothing_is_rejected_or_accepted():
     assert math.isnan(right['wrong_f1'])
 
 
+def test_best_threshold_on_the_filters_own_score_by_hand():
+    # the pixels of test_probe_figures_by_hand (wrong: 1, 4, 6; pixel 7's
+    # mask is ignored); a score that ranks the wrong pixels lowest but one
+    # (wrong pixel 4 scores above right pixel 2): rejecting score <= 0.2 finds 1 and 6
+    # and nothing else: P 1, R 2/3 -> F1 4/5; <= 0.5 adds 2 and 4: P 3/4,
+    # R 1 -> 6/7, the best
+    labels = torch.tensor([0, 0, 0, 1, 1, 1, 0, 1])
+    gt = torch.tensor([0, 1, 0, 1, 0, 1, 1, 255])
+    accept = torch.ones(8, dtype=torch.bool)
+    score = torch.tensor([0.9, 0.1, 0.4, 0.8, 0.5, 0.7, 0.2, 0.0])
+    fig = probe_figures(labels, accept, gt, 2, score=score)
+    assert fig['score_best_threshold'] == pytest.approx(0.5)
+    assert fig['score_best_precision'] == pytest.approx(3 / 4)
+    assert fig['score_best_recall'] == pytest.approx(1.0)
+    assert fig['score_best_f1'] == pytest.approx(6 / 7)
+    assert not any(k.startswith('conf_best') for k in fig)
+    assert not any(k.startswith('score_best') for k in probe_figures(
+        labels, accept, gt, 2, confidence=score))
+
+
+class ProbeModel:
+    """probe_details of a filter with a score (ELN-like) for two
+    batches of 2 x 1 x 2 pixels; records what the hook asked for."""
+    pseudo_label_filter = None
+
+    def __init__(self):
+        self.asked = []
+
+    def probe_details(self, inputs, with_score=False):
+        self.asked.append(with_score)
+        k = int(inputs)
+        out = dict(labels=torch.tensor([[[0, 1]], [[1, 1]]]) if k == 0 else
+                   torch.tensor([[[0, 0]], [[1, 0]]]),
+                   accept=torch.ones(2, 1, 2, dtype=torch.bool),
+                   confidence=torch.full((2, 1, 2), 0.9))
+        if with_score:
+            out['score'] = torch.tensor([[[0.9, 0.1]], [[0.2, 0.3]]]) \
+                if k == 0 else torch.tensor([[[0.4, 0.5]], [[0.9, 0.6]]])
+        return out
+
+
+def test_probe_reports_the_filters_score_only_when_asked():
+    gt = torch.zeros(2, 1, 2, dtype=torch.long)
+    probe = [(torch.tensor(0), gt), (torch.tensor(1), gt + 1)]
+    for asked in (False, True):
+        hook = hook_with(classes=('bg', 'a'), score_figures=asked)
+        hook.ignore_index = 255
+        hook._probe = probe
+        model = ProbeModel()
+        fig = hook.figures(model)
+        assert model.asked == [asked, asked]
+        # wrong: batch 0 pixels 1, 2, 3 (labels 1 vs 0), batch 1 pixels 4,
+        # 5, 7 (labels 0 vs 1): 6 of 8; the score is lowest on 5 of them
+        assert fig['pl_acc'] == pytest.approx(2 / 8)
+        assert ('score_best_f1' in fig) == asked
+    # the score puts the 6 wrong pixels (0.1-0.6) below the 2 right ones
+    # (0.9): score <= 0.6 finds them all and nothing else; the constant
+    # confidence can only reject everything: P 6/8, R 1 -> F1 12/14
+    assert fig['score_best_threshold'] == pytest.approx(0.6)
+    assert fig['score_best_f1'] == pytest.approx(1.0)
+    assert fig['conf_best_f1'] == pytest.approx(12 / 14)
+
+
 def test_best_confidence_threshold_by_hand_and_brute_force():
     # rejecting conf <= 0.3 finds wrong pixels 0 and 1 and one right pixel
     # (2): P 2/3, R 2/3 (pixel 6 is wrong and confident) -> F1 2/3; <= 0.1

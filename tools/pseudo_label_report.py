@@ -11,8 +11,12 @@ can hold back labelled images), makes pseudo-labels as training would (the
 pseudo-label source and the filter in eval mode) and prints the
 pseudo-label accuracy, the filter's precision / recall / F1 at finding the
 wrong pixels (a rejected pixel is a positive), and the same for the best
-single confidence threshold on the same pixels. The figures are those of
-``PseudoLabelHealthHook``'s probe, on a larger sample.
+single confidence threshold on the same pixels and, for a filter with its
+own score (ELN's probability, 1 - GCT's flaw map), the best single
+threshold on that score: whether the filter ranks the pixels worse than
+the confidence does, or only cuts them at a worse place. The figures are
+those of ``PseudoLabelHealthHook``'s probe (``score_figures=True``), on a
+larger sample.
 """
 import argparse
 import json
@@ -54,7 +58,7 @@ def report(config: str, checkpoint: str, seg_map_path: str, num: int,
     with torch.no_grad():
         hook = PseudoLabelHealthHook.offline(
             model, dataset, dict(seg_map_path=seg_map_path, num=num,
-                                 seed=seed))
+                                 seed=seed), score_figures=True)
         fig = hook.figures(model)
     fig['num_images'] = sum(len(x) for x, _ in hook._probe)
     return fig
@@ -74,6 +78,10 @@ def main(argv=None) -> int:
         print(f"  confidence <= {fig['conf_best_threshold']:.3f}     "
               f"{fig['conf_best_precision']:9.3f}  "
               f"{fig['conf_best_recall']:6.3f}  {fig['conf_best_f1']:.3f}")
+    if 'score_best_f1' in fig:
+        print(f"  its score <= {fig['score_best_threshold']:.3f}     "
+              f"{fig['score_best_precision']:9.3f}  "
+              f"{fig['score_best_recall']:6.3f}  {fig['score_best_f1']:.3f}")
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(fig, f, indent=1)

@@ -21,7 +21,10 @@ backends (``scalars.json``, TensorBoard, W&B) under ``health/``:
   (``wrong_precision``, ``wrong_recall``, ``wrong_f1``, and ``f1/<class>``
   per pseudo-class), next to the best a single confidence threshold does
   (``conf_best_f1`` at ``conf_best_threshold``, with its precision and
-  recall: ELN's Table 4 comparison, for any filter).
+  recall: ELN's Table 4 comparison, for any filter); with
+  ``score_figures=True``, also the best single threshold on the filter's own
+  score where it has one (``score_best_f1`` at ``score_best_threshold``:
+  ELN's probability that a pseudo-label is right, 1 - GCT's flaw map).
 
 With ``vis_interval``, it also draws the first probe images every
 ``vis_interval`` iterations (``pseudo_label_probe`` in the visualizer:
@@ -80,12 +83,14 @@ def _fmt(v: float, spec: str) -> str:
     return '-' if math.isnan(v) else format(v, spec)
 
 
-def best_threshold_f1(confidence: torch.Tensor, wrong: torch.Tensor
-                      ) -> Dict[str, float]:
+def best_threshold_f1(confidence: torch.Tensor, wrong: torch.Tensor,
+                      prefix: str = 'conf_best') -> Dict[str, float]:
     """The best single confidence threshold at finding wrong pixels:
     rejecting the pixels with ``confidence <= t``, the ``t`` with the
-    highest F1 (ELN's Table 4 baseline), with its precision and recall.
-    Vectorised: one sort, every distinct threshold at once."""
+    highest F1 (ELN's Table 4 baseline), with its precision and recall, as
+    ``<prefix>_f1``, ``_threshold``, ``_precision``, ``_recall`` (any score
+    that is high where a pixel is right ranks the same way). Vectorised:
+    one sort, every distinct threshold at once."""
     conf = confidence.flatten().to(torch.float)
     w = wrong.flatten().to(torch.float)
     total = float(w.sum())
@@ -100,22 +105,27 @@ def best_threshold_f1(confidence: torch.Tensor, wrong: torch.Tensor
     last[:-1] = conf[1:] > conf[:-1]
     f1 = torch.where(last, f1, torch.full_like(f1, -1.0))
     i = int(torch.argmax(f1))
-    return dict(conf_best_f1=float(f1[i]), conf_best_threshold=float(conf[i]),
-                conf_best_precision=float(hits[i] / rejected[i]),
-                conf_best_recall=float(hits[i] / total))
+    return {f'{prefix}_f1': float(f1[i]),
+            f'{prefix}_threshold': float(conf[i]),
+            f'{prefix}_precision': float(hits[i] / rejected[i]),
+            f'{prefix}_recall': float(hits[i] / total)}
 
 
 def probe_figures(labels: torch.Tensor, accept: torch.Tensor,
                   gt: torch.Tensor, num_classes: int,
                   ignore_index: int = 255,
-                  confidence: Optional[torch.Tensor] = None
+                  confidence: Optional[torch.Tensor] = None,
+                  score: Optional[torch.Tensor] = None
                   ) -> Dict[str, float]:
     """Pseudo-label accuracy and the filter's precision / recall / F1 at
     finding wrong pixels (a rejected pixel counts as a positive; soft
     filters reject ``1 - weight`` of a pixel), overall and per pseudo-class
     (``f1/<c>``); with the teacher's ``confidence``, also the best single
-    threshold's (:func:`best_threshold_f1`). Pixels whose mask is the
-    ignore index do not count."""
+    threshold's (:func:`best_threshold_f1`); with the filter's own
+    ``score`` (high where it trusts a pixel), the best single threshold on
+    that score (``score_best_*``: whether the filter ranks the pixels worse
+    than the confidence does, or only cuts them at a worse place). Pixels
+    whose mask is the ignore index do not count."""
     m = (gt != ignore_index) & (gt >= 0) & (gt < num_classes)
     wrong = (labels != gt)[m].to(torch.float)
     weight = accept[m].to(torch.float)
@@ -145,6 +155,8 @@ def probe_figures(labels: torch.Tensor, accept: torch.Tensor,
         out[f'f1/{c}'] = _f1(p, r)
     if confidence is not None:
         out.update(best_threshold_f1(confidence[m], wrong > 0))
+    if score is not None:
+        out.update(best_threshold_f1(score[m], wrong > 0, 'score_best'))
     return out
 
 
@@ -175,6 +187,11 @@ class PseudoLabelHealthHook(Hook):
             first report at or after each multiple (``None``: none). Needs
             ``probe``.
         vis_images: probe images per picture.
+        score_figures: also report the best single threshold on the
+            filter's own score (:meth:`PseudoLabelFilter.score`, where the
+            filter has one) on the probe: one more pass of the filter's
+            network per probe batch (``tools/pseudo_label_report.py`` turns
+            it on).
     """
     priority = 'LOW'
 
@@ -186,7 +203,8 @@ class PseudoLabelHealthHook(Hook):
                  patience: int = 3,
                  stop: bool = False,
                  vis_interval: Optional[int] = None,
-                 vis_images: int = 4) -> None:
+                 vis_images: int = 4,
+                 score_figures: bool = False) -> None:
         if interval < 1 or patience < 1:
             raise ValueError('PseudoLabelHealthHook: interval and patience '
                              f'must be >= 1, got {interval}, {patience}')
@@ -219,6 +237,7 @@ class PseudoLabelHealthHook(Hook):
         self.stop = stop
         self.vis_interval = vis_interval
         self.vis_images = vis_images
+        self.score_figures = score_figures
         self.alarm = 0  # intervals in a row with a collapse
         self._last_report = 0
         self.history: List[Dict[str, float]] = []
@@ -381,17 +400,23 @@ class PseudoLabelHealthHook(Hook):
             for c, name in enumerate(self.classes):
                 out[f'threshold/{name}'] = float(thr[c])
         if self._probe:
-            labels, accept, gt, conf = [], [], [], []
+            keys = ['labels', 'accept', 'confidence']
+            if self.score_figures:
+                keys.append('score')
+            got: Dict[str, List[torch.Tensor]] = {k: [] for k in keys}
+            gt = []
             for inputs, masks in self._probe:
-                lab, acc, cf = model.probe_pseudo_labels(
-                    inputs, with_confidence=True)
-                labels.append(lab.flatten())
-                accept.append(acc.flatten())
-                conf.append(cf.flatten())
+                d = model.probe_details(inputs,
+                                        with_score=self.score_figures)
+                for k in keys:
+                    if k in d:  # 'score': only filters that have one
+                        got[k].append(d[k].flatten())
                 gt.append(masks.flatten())
-            probe = probe_figures(torch.cat(labels), torch.cat(accept),
+            cat = {k: torch.cat(v) if v else None for k, v in got.items()}
+            probe = probe_figures(cat['labels'], cat['accept'],
                                   torch.cat(gt), self.num_classes,
-                                  self.ignore_index, torch.cat(conf))
+                                  self.ignore_index, cat['confidence'],
+                                  cat.get('score'))
             for k, v in probe.items():
                 if k.startswith('f1/'):
                     k = f'f1/{self.classes[int(k[3:])]}'
