@@ -49,6 +49,10 @@ def test_recorded_rows_and_ranking(tmp_path):
     assert demo.recorded_rows(str(tmp_path / 'missing.md')) == []
     # the repository's own table parses
     assert demo.recorded_rows(osp.join(REPO, 'docs', 'benchmarks.md'))
+    # and every further block make demo lists has rows
+    for marker, _, _ in demo.RECORDED_BLOCKS:
+        assert demo.recorded_rows(osp.join(REPO, 'docs', 'benchmarks.md'),
+                                  marker=marker), marker
     uda = demo.recorded_rows(osp.join(REPO, 'docs', 'benchmarks.md'),
                              marker='domain-adaptation-full')
     by_config = {r.config: r for r in uda}

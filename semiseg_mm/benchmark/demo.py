@@ -80,6 +80,9 @@ DET_DEMO = DetDemoPreset(rows=('det_sup', 'det_soft_teacher'),
 RECORDED_BLOCKS = (
     ('eln-full', 'ELN (3 seeds, test split, this machine\'s supervised '
      'row beside it)', 'mIoU'),
+    ('eln-paper-full', "ELN's paper form and FixMatch with ELN's mask as "
+     'its filter (3 seeds, test split, with supervised and FixMatch of the '
+     'same machine)', 'mIoU'),
     ('contrast-dual-full', 'pixel contrastive pretraining and the dual '
      'branch (3 seeds, test split, with FixMatch and supervised re-run on '
      'the same machine)', 'mIoU'),
