@@ -79,6 +79,12 @@ def test_eln_filter_accepts_where_sigmoid_is_above_threshold(
     expected = torch.sigmoid(torch.tensor(bias))
     assert torch.allclose(f.probability(b.images, b.logits),
                           expected.expand(2, 8, 8))
+    # the probe's mask and score from one ELN pass
+    calls = []
+    f.network.register_forward_hook(lambda *a: calls.append(1))
+    both, score = f.decide(b, with_score=True)
+    assert len(calls) == 1 and torch.equal(both, mask)
+    assert torch.equal(score, f.score(b)) and f.decide(b)[1] is None
 
 
 def test_eln_filter_needs_images_and_logits():

@@ -373,6 +373,7 @@ def test_flaw_map_filter_accepts_processed_flaw_at_most_xi(tmp_path):
 
     def detector(images, probs):
         seen['shapes'] = (tuple(images.shape), tuple(probs.shape))
+        seen['calls'] = seen.get('calls', 0) + 1
         return raw
 
     f.network.forward = detector
@@ -386,6 +387,12 @@ def test_flaw_map_filter_accepts_processed_flaw_at_most_xi(tmp_path):
     assert mask[1].all()
     assert torch.allclose(f.score(batch)[0],
                           1 - torch.tensor([[0, 0, .25], [.5, .75, 1.]]))
+    # the probe's mask and score from one detector pass
+    seen['calls'] = 0
+    both, score = f.decide(batch, with_score=True)
+    assert seen['calls'] == 1
+    assert torch.equal(both, mask) and torch.equal(score, f.score(batch))
+    assert f.decide(batch)[1] is None
     with pytest.raises(ValueError, match="FlawMapFilter needs 'images'"):
         f(PseudoLabelBatch.from_probs(probs, batch.valid))
 

@@ -67,9 +67,9 @@ def test_probe_figures_when_nothing_is_rejected_or_accepted():
 def test_best_threshold_on_the_filters_own_score_by_hand():
     # the pixels of test_probe_figures_by_hand (wrong: 1, 4, 6; pixel 7's
     # mask is ignored); a score that ranks the wrong pixels lowest but one
-    # (wrong pixel 4 scores above right pixel 2): rejecting score <= 0.2 finds 1 and 6
-    # and nothing else: P 1, R 2/3 -> F1 4/5; <= 0.5 adds 2 and 4: P 3/4,
-    # R 1 -> 6/7, the best
+    # (wrong pixel 4 scores above right pixel 2): rejecting score <= 0.2
+    # finds 1 and 6 and nothing else: P 1, R 2/3 -> F1 4/5; <= 0.5 adds 2
+    # and 4: P 3/4, R 1 -> 6/7, the best
     labels = torch.tensor([0, 0, 0, 1, 1, 1, 0, 1])
     gt = torch.tensor([0, 1, 0, 1, 0, 1, 1, 255])
     accept = torch.ones(8, dtype=torch.bool)
@@ -116,7 +116,7 @@ def test_probe_reports_the_filters_score_only_when_asked():
         fig = hook.figures(model)
         assert model.asked == [asked, asked]
         # wrong: batch 0 pixels 1, 2, 3 (labels 1 vs 0), batch 1 pixels 4,
-        # 5, 7 (labels 0 vs 1): 6 of 8; the score is lowest on 5 of them
+        # 5, 7 (labels 0 vs 1): 6 of 8
         assert fig['pl_acc'] == pytest.approx(2 / 8)
         assert ('score_best_f1' in fig) == asked
     # the score puts the 6 wrong pixels (0.1-0.6) below the 2 right ones

@@ -189,9 +189,10 @@ class PseudoLabelHealthHook(Hook):
         vis_images: probe images per picture.
         score_figures: also report the best single threshold on the
             filter's own score (:meth:`PseudoLabelFilter.score`, where the
-            filter has one) on the probe: one more pass of the filter's
-            network per probe batch (``tools/pseudo_label_report.py`` turns
-            it on).
+            filter has one) on the probe: one more sort of the probe's
+            pixels per report (the filter's one pass gives the mask and the
+            score, :meth:`PseudoLabelFilter.decide`);
+            ``tools/pseudo_label_report.py`` turns it on.
     """
     priority = 'LOW'
 
@@ -400,23 +401,19 @@ class PseudoLabelHealthHook(Hook):
             for c, name in enumerate(self.classes):
                 out[f'threshold/{name}'] = float(thr[c])
         if self._probe:
-            keys = ['labels', 'accept', 'confidence']
-            if self.score_figures:
-                keys.append('score')
-            got: Dict[str, List[torch.Tensor]] = {k: [] for k in keys}
-            gt = []
+            got: Dict[str, List[torch.Tensor]] = {}
             for inputs, masks in self._probe:
                 d = model.probe_details(inputs,
                                         with_score=self.score_figures)
-                for k in keys:
-                    if k in d:  # 'score': only filters that have one
-                        got[k].append(d[k].flatten())
-                gt.append(masks.flatten())
-            cat = {k: torch.cat(v) if v else None for k, v in got.items()}
-            probe = probe_figures(cat['labels'], cat['accept'],
-                                  torch.cat(gt), self.num_classes,
-                                  self.ignore_index, cat['confidence'],
-                                  cat.get('score'))
+                d['gt'] = masks
+                # 'score' only where asked and the filter has one
+                for k in ('labels', 'accept', 'confidence', 'score', 'gt'):
+                    if k in d:
+                        got.setdefault(k, []).append(d[k].flatten())
+            cat = {k: torch.cat(v) for k, v in got.items()}
+            probe = probe_figures(cat['labels'], cat['accept'], cat['gt'],
+                                  self.num_classes, self.ignore_index,
+                                  cat['confidence'], cat.get('score'))
             for k, v in probe.items():
                 if k.startswith('f1/'):
                     k = f'f1/{self.classes[int(k[3:])]}'

@@ -8,7 +8,7 @@ method (FixMatch, Mean Teacher) can filter with a trained one::
         network=dict(type='ELNNetwork', backbone=..., decode_head=...),
         checkpoint='work_dirs/eln/iter_20000.pth')
 """
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -64,11 +64,15 @@ class ELNFilter(NetworkFilter):
         return torch.sigmoid(self.network(images, logits))[:, 0]
 
     def score(self, batch: PseudoLabelBatch) -> Tensor:
-        self.check_batch(batch)
-        return self.probability(batch.images, batch.logits)
+        return self.decide(batch, with_score=True)[1]
 
-    def forward(self, batch: PseudoLabelBatch) -> Tensor:
+    def decide(self, batch: PseudoLabelBatch, with_score: bool = False
+               ) -> Tuple[Tensor, Optional[Tensor]]:
         # ELNNetwork answers at the images' resolution, the teacher's
         # (full-resolution) pseudo-labels' too
         self.check_batch(batch)
-        return self.probability(batch.images, batch.logits) > self.threshold
+        p = self.probability(batch.images, batch.logits)
+        return p > self.threshold, p if with_score else None
+
+    def forward(self, batch: PseudoLabelBatch) -> Tensor:
+        return self.decide(batch)[0]

@@ -19,7 +19,7 @@ Mean Teacher student learns from: those whose processed flaw is at most
 GCT itself chooses with two models' maps (dynamic consistency); this is the
 one-teacher form, where it fits a teacher-student method.
 """
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -98,9 +98,13 @@ class FlawMapFilter(NetworkFilter):
     def score(self, batch: PseudoLabelBatch) -> Tensor:
         """1 - the processed flaw: high where F finds the prediction
         right (drawn in the probe pictures)."""
+        return self.decide(batch, with_score=True)[1]
+
+    def decide(self, batch: PseudoLabelBatch, with_score: bool = False
+               ) -> Tuple[Tensor, Optional[Tensor]]:
         self.check_batch(batch)
-        return 1.0 - self.flaw_map(batch.images, batch.probs)
+        flaw = self.flaw_map(batch.images, batch.probs)
+        return flaw <= self.xi, 1.0 - flaw if with_score else None
 
     def forward(self, batch: PseudoLabelBatch) -> Tensor:
-        self.check_batch(batch)
-        return self.flaw_map(batch.images, batch.probs) <= self.xi
+        return self.decide(batch)[0]

@@ -136,6 +136,14 @@ class PseudoLabelFilter(nn.Module):
         pictures. ``None`` by default."""
         return None
 
+    def decide(self, batch: PseudoLabelBatch, with_score: bool = False
+               ) -> Tuple[Tensor, Optional[Tensor]]:
+        """The filter's mask (or weights) and, with ``with_score``, its
+        :meth:`score` (for the health hook's probe and its pictures). A
+        filter that thresholds its own score overrides this to compute the
+        score once for both."""
+        return self(batch), self.score(batch) if with_score else None
+
 
 @MODELS.register_module()
 class ConfidenceFilter(PseudoLabelFilter):

@@ -536,8 +536,7 @@ class SemiBaseSegmentor(BaseSegmentor):
         was_training = f.training
         f.eval()
         try:
-            out['accept'] = f(batch)
-            score = f.score(batch) if with_score else None
+            out['accept'], score = f.decide(batch, with_score)
         finally:
             f.train(was_training)
         if score is not None:
