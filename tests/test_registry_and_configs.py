@@ -139,6 +139,25 @@ def test_model_index_lists_every_metafile(repo_root):
             assert osp.isfile(osp.join(repo_root, model['Config'])), model
 
 
+def test_every_config_is_in_its_metafile(repo_root):
+    """The model index is the zoo a user browses: a config added without
+    rerunning tools/misc/write_metafiles.py would be missing from it."""
+    from mmengine.fileio import load
+    missing = []
+    for folder in sorted(glob.glob(osp.join(repo_root, 'configs', '*'))):
+        if osp.basename(folder) == '_base_' or not osp.isdir(folder):
+            continue
+        meta = osp.join(folder, 'metafile.yml')
+        configs = {
+            osp.relpath(p, repo_root)
+            for p in glob.glob(osp.join(folder, '*.py'))
+        }
+        listed = ({m['Config']
+                   for m in load(meta)['Models']} if osp.isfile(meta) else set())
+        missing += sorted(configs - listed)
+    assert not missing, f'not in their metafile.yml: {missing}'
+
+
 def test_deeplabv2_head_sums_branches():
     head = MODELS.build(
         dict(
